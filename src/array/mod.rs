@@ -1,0 +1,269 @@
+//! [`NdArray`]: a shared buffer plus NumPy's metadata (shape, byte strides, byte offset, dtype).
+//!
+//! # Sharing and writing
+//! Metadata operations (`t`, `slice`, `reshape` when it can, `broadcast_to`, ...) return new
+//! `NdArray` handles that share the buffer through an `Arc` and never copy. Cloning a handle is
+//! the same kind of O(1) share. Data is written only through an [`ArrayViewMut`], which
+//! borrows one handle mutably and is only handed out when that handle is the **sole owner** of
+//! the buffer (and the handle is writeable). Writes through a mutable view therefore reach the
+//! parent exactly as NumPy's would (`a.slice_mut(s![..;2])?.fill(0)` changes `a`), while no
+//! other handle exists that another thread could read at the same time: no data race is
+//! possible, and Rust's borrow checker stops reads through the owning handle while the view
+//! lives. Views derived from a mutable view are reborrows of it. A layout that could reach the
+//! same bytes from two indices (broadcasting, some `as_strided`) is never writeable, so a
+//! mutable view never hands out two `&mut` to one element.
+
+mod constructors;
+mod copy;
+mod display;
+mod memory;
+mod metadata;
+mod random;
+mod views;
+
+pub use memory::{may_share_memory, shares_memory, shares_memory_bounded};
+pub use views::{ArrayView, ArrayViewMut};
+
+use std::sync::Arc;
+
+use crate::buffer::Buffer;
+use crate::dtype::DType;
+use crate::error::{Error, Result, shape_str, strides_str};
+use crate::layout::Layout;
+
+/// The layout and dtype of the array that created a buffer, kept so `base()` can rebuild it.
+#[derive(Debug)]
+struct BaseMeta {
+    layout: Layout,
+    dtype: DType,
+    writeable: bool,
+}
+
+/// A strided N-dimensional array with a run-time dtype, NumPy's memory model.
+#[derive(Clone)]
+pub struct NdArray {
+    buffer: Arc<Buffer>,
+    layout: Layout,
+    dtype: DType,
+    writeable: bool,
+    /// `None` for an array that owns its buffer; the owner's metadata for a view.
+    base: Option<Arc<BaseMeta>>,
+}
+
+/// NumPy's array flags.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Flags {
+    pub c_contiguous: bool,
+    pub f_contiguous: bool,
+    pub owndata: bool,
+    pub writeable: bool,
+    pub aligned: bool,
+}
+
+impl std::fmt::Display for Flags {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let b = |v: bool| if v { "True" } else { "False" };
+        writeln!(f, "  C_CONTIGUOUS : {}", b(self.c_contiguous))?;
+        writeln!(f, "  F_CONTIGUOUS : {}", b(self.f_contiguous))?;
+        writeln!(f, "  OWNDATA : {}", b(self.owndata))?;
+        writeln!(f, "  WRITEABLE : {}", b(self.writeable))?;
+        write!(f, "  ALIGNED : {}", b(self.aligned))
+    }
+}
+
+impl NdArray {
+    /// A new array owning `buffer`, laid out by `layout`. Checks that the layout stays inside.
+    pub(crate) fn from_buffer(buffer: Buffer, layout: Layout, dtype: DType) -> Result<NdArray> {
+        layout.check_in_buffer(dtype.itemsize(), buffer.len())?;
+        let writeable =
+            !buffer.is_file_mapped() && layout.is_free_of_self_overlap(dtype.itemsize());
+        Ok(NdArray {
+            buffer: Arc::new(buffer),
+            layout,
+            dtype,
+            writeable,
+            base: None,
+        })
+    }
+
+    /// A view of this array's buffer with another layout/dtype. The bounds check here is what
+    /// makes every metadata operation sound, whatever its arithmetic: a layout that would reach
+    /// outside the buffer is an error, never a view.
+    pub(crate) fn derive(&self, layout: Layout, dtype: DType) -> Result<NdArray> {
+        layout.check_in_buffer(dtype.itemsize(), self.buffer.len())?;
+        let writeable = self.writeable && layout.is_free_of_self_overlap(dtype.itemsize());
+        let base = Some(self.base.clone().unwrap_or_else(|| {
+            Arc::new(BaseMeta {
+                layout: self.layout.clone(),
+                dtype: self.dtype,
+                writeable: self.writeable,
+            })
+        }));
+        Ok(NdArray {
+            buffer: Arc::clone(&self.buffer),
+            layout,
+            dtype,
+            writeable,
+            base,
+        })
+    }
+
+    /// Same as [`derive`](Self::derive) for layouts that cannot leave the buffer by
+    /// construction (permutations of the axes).
+    pub(crate) fn derive_infallible(&self, layout: Layout) -> NdArray {
+        self.derive(layout, self.dtype)
+            .expect("a permutation of an in-bounds layout stays in bounds")
+    }
+
+    // ----- inspection -----
+
+    pub fn shape(&self) -> &[usize] {
+        &self.layout.shape
+    }
+    /// Byte strides.
+    pub fn strides(&self) -> &[isize] {
+        &self.layout.strides
+    }
+    /// Byte offset of element `[0, ...]` from the start of the buffer.
+    pub fn offset(&self) -> usize {
+        self.layout.offset
+    }
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+    pub fn ndim(&self) -> usize {
+        self.layout.ndim()
+    }
+    /// Number of elements.
+    pub fn size(&self) -> usize {
+        self.layout.size()
+    }
+    pub fn len(&self) -> usize {
+        self.shape().first().copied().unwrap_or(1)
+    }
+    pub fn is_empty(&self) -> bool {
+        self.size() == 0
+    }
+    pub fn itemsize(&self) -> usize {
+        self.dtype.itemsize()
+    }
+    /// Bytes the elements would take packed: `size * itemsize` (NumPy's `nbytes`).
+    pub fn nbytes(&self) -> usize {
+        self.size() * self.itemsize()
+    }
+    pub fn dtype(&self) -> DType {
+        self.dtype
+    }
+    /// Length of the whole shared buffer in bytes.
+    pub fn buffer_len(&self) -> usize {
+        self.buffer.len()
+    }
+    /// True when the data are a read-only memory map of a file.
+    pub fn is_memory_mapped(&self) -> bool {
+        self.buffer.is_file_mapped()
+    }
+
+    pub fn is_c_contiguous(&self) -> bool {
+        self.layout.is_c_contiguous(self.itemsize())
+    }
+    pub fn is_f_contiguous(&self) -> bool {
+        self.layout.is_f_contiguous(self.itemsize())
+    }
+
+    /// NumPy's flags, with its rules for size-0 and size-1 axes.
+    pub fn flags(&self) -> Flags {
+        let align = self.dtype.alignment();
+        Flags {
+            c_contiguous: self.is_c_contiguous(),
+            f_contiguous: self.is_f_contiguous(),
+            owndata: self.base.is_none(),
+            writeable: self.writeable,
+            aligned: self.layout.is_aligned(align) && (self.buffer.as_ptr() as usize) % align == 0,
+        }
+    }
+
+    /// True for a view of another array's buffer (NumPy: `a.base is not None`).
+    pub fn is_view(&self) -> bool {
+        self.base.is_some()
+    }
+
+    /// The array that owns this view's buffer, as it was created; `None` for an owner.
+    pub fn base(&self) -> Option<NdArray> {
+        let meta = self.base.as_ref()?;
+        Some(NdArray {
+            buffer: Arc::clone(&self.buffer),
+            layout: meta.layout.clone(),
+            dtype: meta.dtype,
+            writeable: meta.writeable,
+            base: None,
+        })
+    }
+
+    /// How many handles share this array's buffer (this one included).
+    pub fn buffer_handles(&self) -> usize {
+        Arc::strong_count(&self.buffer)
+    }
+
+    /// Marks the array read-only (NumPy's `a.flags.writeable = False`). Views made from it
+    /// afterwards are read-only too.
+    pub fn set_readonly(&mut self) {
+        self.writeable = false;
+    }
+
+    /// A one-line metadata dump in the style of the course's helper:
+    /// `{'shape': (3, 3), 'strides': (3, 1), 'dtype': int8, 'ndim': 2, 'offset': 0, 'flags': {...}}`.
+    pub fn info(&self) -> String {
+        let f = self.flags();
+        let b = |v: bool| if v { "True" } else { "False" };
+        format!(
+            "{{'shape': {}, 'strides': {}, 'dtype': {}, 'ndim': {}, 'offset': {}, 'size': {}, 'itemsize': {}, 'flags': {{'C_CONTIGUOUS': {}, 'F_CONTIGUOUS': {}, 'OWNDATA': {}, 'WRITEABLE': {}, 'ALIGNED': {}}}}}",
+            shape_str(self.shape()),
+            strides_str(self.strides()),
+            self.dtype,
+            self.ndim(),
+            self.offset(),
+            self.size(),
+            self.itemsize(),
+            b(f.c_contiguous),
+            b(f.f_contiguous),
+            b(f.owndata),
+            b(f.writeable),
+            b(f.aligned)
+        )
+    }
+
+    /// Pointer to the start of the buffer (not to element zero). Valid for reads of
+    /// `buffer_len()` bytes while `self` lives.
+    pub(crate) fn buffer_ptr(&self) -> *const u8 {
+        self.buffer.as_ptr()
+    }
+
+    /// Write access to the buffer: only for a writeable handle that is the buffer's sole owner.
+    fn buffer_mut_ptr(&mut self) -> Result<*mut u8> {
+        if !self.writeable {
+            let why = if self.buffer.is_file_mapped() {
+                "it is a read-only memory map".to_string()
+            } else {
+                "it is a read-only view (broadcast, diagonal, overlapping as_strided, or set_readonly)".to_string()
+            };
+            return Err(Error::NotWriteable { why });
+        }
+        let handles = Arc::strong_count(&self.buffer);
+        let buffer = Arc::get_mut(&mut self.buffer).ok_or_else(|| Error::NotWriteable {
+            why: format!(
+                "its buffer is shared by {handles} array handles; a write would be visible to handles \
+                 that other code may be reading. Write through the owner with slice_mut/view_mut \
+                 while no other handle exists, or call .copy() first"
+            ),
+        })?;
+        buffer.as_mut_ptr().ok_or_else(|| Error::NotWriteable {
+            why: "it is a read-only memory map".into(),
+        })
+    }
+}
+
+impl std::fmt::Debug for NdArray {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self}\n{}", self.info())
+    }
+}

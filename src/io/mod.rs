@@ -1,0 +1,7 @@
+//! Files: NumPy's `.npy` format (read, write, memory-map).
+
+mod npy;
+mod npy_header;
+
+pub use npy::{load_npy, load_npy_mmap, read_npy_header, save_npy};
+pub use npy_header::{MAX_HEADER_LEN, NpyHeader};

@@ -1,0 +1,147 @@
+//! Loading, saving and memory-mapping `.npy` files.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use super::npy_header::NpyHeader;
+use crate::array::NdArray;
+use crate::buffer::Buffer;
+use crate::error::{Error, Result, shape_str};
+use crate::layout::{Layout, Order};
+use crate::s;
+
+/// Reads just the header of a `.npy` file, and checks that the file holds all the data the
+/// header announces.
+pub fn read_npy_header(path: impl AsRef<Path>) -> Result<NpyHeader> {
+    let path = path.as_ref();
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let file_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    let header = NpyHeader::read_from(&mut BufReader::new(&file))?;
+    check_data_len(&header, file_len)?;
+    Ok(header)
+}
+
+fn check_data_len(h: &NpyHeader, file_len: u64) -> Result<()> {
+    let have = file_len.saturating_sub(h.data_offset as u64);
+    if have < h.data_len() as u64 {
+        return Err(Error::npy(format!(
+            "truncated data: shape {} of {} needs {} bytes after the header, the file has {have}",
+            shape_str(&h.shape),
+            h.dtype,
+            h.data_len()
+        )));
+    }
+    Ok(())
+}
+
+/// Loads a `.npy` file into memory: every supported dtype, format versions 1.0-3.0, C or
+/// Fortran order (kept: a Fortran file loads as an F-contiguous array without reordering),
+/// big-endian data converted to native. The file length is checked against the header before
+/// anything is allocated.
+pub fn load_npy(path: impl AsRef<Path>) -> Result<NdArray> {
+    let path = path.as_ref();
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let file_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    let mut reader = BufReader::new(file);
+    let h = NpyHeader::read_from(&mut reader)?;
+    check_data_len(&h, file_len)?;
+    let mut buffer = Buffer::zeroed(h.data_len())?;
+    let bytes = buffer
+        .as_bytes_mut()
+        .expect("a fresh heap buffer is writeable");
+    reader.read_exact(bytes).map_err(|e| Error::io(path, e))?;
+    if h.big_endian {
+        let isz = h.dtype.itemsize();
+        for elem in bytes.chunks_exact_mut(isz) {
+            elem.reverse();
+        }
+    }
+    let layout = Layout::contiguous(&h.shape, h.dtype.itemsize(), h.order())?;
+    NdArray::from_buffer(buffer, layout, h.dtype)
+}
+
+/// Maps a `.npy` file read-only without copying its data. The array is not writeable.
+/// Big-endian files cannot be mapped (their bytes would need converting): use [`load_npy`].
+///
+/// The mapping reflects the file: if another process truncates or rewrites it while the array
+/// lives, reads see the change (or fault, on truncation), as with any memory map.
+pub fn load_npy_mmap(path: impl AsRef<Path>) -> Result<NdArray> {
+    let path = path.as_ref();
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let file_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    let h = NpyHeader::read_from(&mut BufReader::new(&file))?;
+    check_data_len(&h, file_len)?;
+    if h.big_endian {
+        return Err(Error::npy(
+            "big-endian data cannot be memory-mapped as native values; use load_npy",
+        ));
+    }
+    // SAFETY: the map is read-only and private to this process; the crate never writes through
+    // it. Concurrent modification of the file by others is the documented caveat above.
+    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
+    let buffer = Buffer::from_file_map(map, h.data_offset, h.data_len())?;
+    let layout = Layout::contiguous(&h.shape, h.dtype.itemsize(), h.order())?;
+    NdArray::from_buffer(buffer, layout, h.dtype)
+}
+
+/// Saves an array as a `.npy` file (version 1.0, little-endian). C- or F-contiguous arrays are
+/// written straight from their buffer; other layouts are written in C order one slice of the
+/// first axis at a time, so memory stays bounded.
+///
+/// The data go to a temporary file beside `path`, which is renamed over `path` only once
+/// everything is written and flushed: a failed or interrupted save never leaves a file that
+/// passes for complete.
+pub fn save_npy(path: impl AsRef<Path>, array: &NdArray) -> Result<()> {
+    let path = path.as_ref();
+    let tmp = temp_path(path);
+    let result = write_npy(&tmp, array)
+        .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e)));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+fn temp_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out.npy".into());
+    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+}
+
+fn write_npy(tmp: &Path, array: &NdArray) -> Result<()> {
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(tmp)
+        .map_err(|e| Error::io(tmp, e))?;
+    let mut w = BufWriter::with_capacity(1 << 20, file);
+    let io = |e| Error::io(tmp, e);
+    let fortran = !array.is_c_contiguous() && array.is_f_contiguous();
+    w.write_all(&NpyHeader::encode(array.dtype(), fortran, array.shape()))
+        .map_err(io)?;
+    if array.is_c_contiguous() || fortran {
+        w.write_all(contiguous_bytes(array)).map_err(io)?;
+    } else {
+        for i in 0..array.shape()[0] {
+            let row = array.slice(s![i])?.copy_order(Order::C)?;
+            w.write_all(contiguous_bytes(&row)).map_err(io)?;
+        }
+    }
+    let file = w.into_inner().map_err(|e| Error::io(tmp, e.into_error()))?;
+    file.sync_all().map_err(io)?;
+    Ok(())
+}
+
+/// The packed bytes of a C- or F-contiguous array.
+fn contiguous_bytes(a: &NdArray) -> &[u8] {
+    debug_assert!(a.is_c_contiguous() || a.is_f_contiguous());
+    if a.is_empty() {
+        return &[];
+    }
+    // SAFETY: a contiguous, non-empty array's elements are `nbytes` packed bytes starting at
+    // its offset, inside the buffer (layout invariant); the borrow of `a` keeps them alive.
+    unsafe { std::slice::from_raw_parts(a.buffer_ptr().add(a.offset()), a.nbytes()) }
+}

@@ -1,0 +1,151 @@
+//! Shape, stride and offset arithmetic with no data attached: pure functions over
+//! [`Layout`], property-tested on their own.
+//!
+//! Strides and offsets are in **bytes**, as in NumPy. A layout is valid for a buffer when every
+//! element it can reach lies inside the buffer ([`Layout::extent`]); the array layer checks that
+//! once per new view, so these functions only promise not to panic or overflow.
+
+mod broadcast;
+mod flags;
+mod overlap;
+mod reshape;
+mod shape;
+mod slice;
+mod slice_parse;
+mod transform;
+
+pub use broadcast::{broadcast_shapes, broadcast_strides};
+pub use overlap::{Overlap, solve_overlap};
+pub use shape::{c_strides, checked_nbytes, checked_size, f_strides, normalize_axis};
+pub use slice::{Ellipsis, IntoSliceItem, NewAxis, SliceInfo, SliceItem};
+pub use slice_parse::parse_slice_str;
+
+use crate::error::{Error, Result};
+
+/// Memory order of a contiguous array.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Order {
+    /// Row-major: the last axis varies fastest.
+    #[default]
+    C,
+    /// Column-major: the first axis varies fastest.
+    F,
+}
+
+/// Where an array's elements live relative to the start of its buffer.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Layout {
+    pub shape: Vec<usize>,
+    /// Byte step per axis; negative and zero allowed.
+    pub strides: Vec<isize>,
+    /// Byte position of element `[0, 0, ...]`.
+    pub offset: usize,
+}
+
+impl Layout {
+    /// A contiguous layout of `shape` at offset 0.
+    pub fn contiguous(shape: &[usize], itemsize: usize, order: Order) -> Result<Layout> {
+        let strides = match order {
+            Order::C => c_strides(shape, itemsize)?,
+            Order::F => f_strides(shape, itemsize)?,
+        };
+        Ok(Layout {
+            shape: shape.to_vec(),
+            strides,
+            offset: 0,
+        })
+    }
+
+    pub fn ndim(&self) -> usize {
+        self.shape.len()
+    }
+
+    /// Number of elements (saturating: valid layouts never get near the limit).
+    pub fn size(&self) -> usize {
+        self.shape.iter().fold(1usize, |a, &d| a.saturating_mul(d))
+    }
+
+    /// Byte range `[lo, hi)` that the elements touch, or `None` when the array is empty.
+    /// Computed in i128 so that no stride/shape combination can overflow.
+    pub fn extent(&self, itemsize: usize) -> Option<(i128, i128)> {
+        if self.shape.contains(&0) {
+            return None;
+        }
+        let mut lo = self.offset as i128;
+        let mut hi = self.offset as i128;
+        for (&d, &s) in self.shape.iter().zip(&self.strides) {
+            let span = (d as i128 - 1) * s as i128;
+            if span < 0 {
+                lo += span;
+            } else {
+                hi += span;
+            }
+        }
+        Some((lo, hi + itemsize as i128))
+    }
+
+    /// Checks that every reachable byte lies in `[0, buffer_len)`, and that the offset itself is
+    /// inside the buffer (so that pointer arithmetic on it stays in bounds even for empty views).
+    pub fn check_in_buffer(&self, itemsize: usize, buffer_len: usize) -> Result<()> {
+        if self.shape.len() != self.strides.len() {
+            return Err(Error::invalid(format!(
+                "shape has {} axes but strides have {}",
+                self.shape.len(),
+                self.strides.len()
+            )));
+        }
+        if self.offset > buffer_len {
+            return Err(Error::OutOfBuffer {
+                lo: self.offset as i128,
+                hi: self.offset as i128,
+                len: buffer_len,
+            });
+        }
+        checked_size(&self.shape)?;
+        match self.extent(itemsize) {
+            Some((lo, hi)) if lo < 0 || hi > buffer_len as i128 => Err(Error::OutOfBuffer {
+                lo,
+                hi,
+                len: buffer_len,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Byte position of the element at `index` (no bounds check on the index values).
+    pub fn offset_of(&self, index: &[usize]) -> isize {
+        let mut pos = self.offset as isize;
+        for (&i, &s) in index.iter().zip(&self.strides) {
+            pos += i as isize * s;
+        }
+        pos
+    }
+
+    pub fn is_c_contiguous(&self, itemsize: usize) -> bool {
+        flags::is_contiguous(&self.shape, &self.strides, itemsize, Order::C)
+    }
+
+    pub fn is_f_contiguous(&self, itemsize: usize) -> bool {
+        flags::is_contiguous(&self.shape, &self.strides, itemsize, Order::F)
+    }
+
+    /// NumPy's `aligned` flag: offset and every stride that is used are multiples of `align`.
+    pub fn is_aligned(&self, align: usize) -> bool {
+        flags::is_aligned(self, align)
+    }
+
+    /// True when no two distinct indices can reach overlapping bytes (a sufficient test; exact
+    /// for every layout that slicing, transposing and reshaping can produce).
+    pub fn is_free_of_self_overlap(&self, itemsize: usize) -> bool {
+        flags::no_self_overlap(&self.shape, &self.strides, itemsize)
+    }
+}
+
+/// `offset + delta`, or an error if the result would leave `0..=isize::MAX`.
+pub(crate) fn shift_offset(offset: usize, delta: isize) -> Result<usize> {
+    let r = offset as i128 + delta as i128;
+    if r < 0 || r > isize::MAX as i128 {
+        return Err(Error::overflow(format!("byte offset {offset} + {delta}")));
+    }
+    Ok(r as usize)
+}

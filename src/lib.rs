@@ -1,0 +1,45 @@
+//! # ndstride
+//!
+//! Strided N-dimensional arrays with exactly NumPy's memory model — one shared data buffer plus
+//! metadata (shape, strides in bytes, byte offset, run-time dtype) — so that views, transposes
+//! and broadcasts cost O(ndim) and never copy, and a test can *prove* that with
+//! [`CopyStats`].
+//!
+//! Layers, lowest first (a lower layer never imports a higher one):
+//! 1. [`dtype`], [`buffer`], [`layout`] — element types, raw storage, pure stride arithmetic;
+//! 2. [`array`], [`iter`] — `NdArray` and typed views, strided iteration and copies;
+//! 3. (ufuncs, linalg) and 4. [`io`] (`.npy`, memory maps), distance back ends.
+//!
+//! ```
+//! use ndstride::{CopyStats, DType, NdArray, Order, s, shares_memory};
+//! let a = NdArray::arange(9, DType::I8)?.reshape(&[3, 3])?;
+//! assert_eq!(a.strides(), &[3, 1]);
+//! let (t, stats) = CopyStats::scope(|| a.t());
+//! assert_eq!(t.strides(), &[1, 3]);
+//! assert!(stats.is_metadata_only() && shares_memory(&a, &t));
+//! let r = a.slice(s![.., ..;-1])?;
+//! assert_eq!((r.strides(), r.offset()), (&[3isize, -1][..], 2));
+//! let c = t.to_contiguous(Order::C);
+//! assert!(!shares_memory(&a, &c));
+//! # Ok::<(), ndstride::Error>(())
+//! ```
+
+pub mod array;
+pub mod buffer;
+pub mod copy_stats;
+pub mod dtype;
+pub mod error;
+pub mod io;
+pub mod iter;
+pub mod layout;
+
+pub use array::{
+    ArrayView, ArrayViewMut, Flags, NdArray, may_share_memory, shares_memory, shares_memory_bounded,
+};
+pub use copy_stats::CopyStats;
+pub use dtype::{DType, Element};
+pub use error::{Error, Result};
+pub use layout::{
+    Ellipsis, IntoSliceItem, Layout, NewAxis, Order, Overlap, SliceInfo, SliceItem,
+    broadcast_shapes,
+};
