@@ -66,6 +66,10 @@ impl fmt::Display for NdArray {
             prefix.len() + 1,
         );
         write!(f, "{prefix}{body}")?;
+        if summarise {
+            // NumPy 2 names the shape of an array it did not print in full.
+            write!(f, ", shape={}", shape_str(shape))?;
+        }
         if !implicit_dtype {
             write!(f, ", dtype={}", self.dtype)?;
         }
@@ -283,7 +287,7 @@ mod tests {
         let big = NdArray::arange(2000, DType::I64).unwrap();
         assert_eq!(
             big.to_string(),
-            "array([   0,    1,    2, ..., 1997, 1998, 1999])"
+            "array([   0,    1,    2, ..., 1997, 1998, 1999], shape=(2000,))"
         );
     }
 }

@@ -134,9 +134,10 @@ impl NdArray {
         match self.layout.reshaped(shape, self.itemsize(), order)? {
             Some(layout) => self.derive(layout, self.dtype),
             None => {
+                // As in NumPy, the result is a view of a packed copy (its `base` is the copy).
                 let packed = self.copy_order(order)?;
                 let layout = Layout::contiguous(shape, self.itemsize(), order)?;
-                Ok(NdArray { layout, ..packed })
+                packed.derive(layout, self.dtype)
             }
         }
     }

@@ -330,3 +330,21 @@ impl<T: Element> std::ops::Index<&[usize]> for ArrayView<'_, T> {
         })
     }
 }
+
+impl<T: Element> std::fmt::Debug for ArrayView<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ArrayView")
+            .field("layout", &self.layout)
+            .field("dtype", &T::DTYPE)
+            .finish()
+    }
+}
+
+impl<T: Element> std::fmt::Debug for ArrayViewMut<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ArrayViewMut")
+            .field("layout", &self.layout)
+            .field("dtype", &T::DTYPE)
+            .finish()
+    }
+}

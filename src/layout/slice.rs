@@ -318,8 +318,12 @@ impl Layout {
         while axis < ndim {
             apply(&full, &mut out, &mut axis)?;
         }
-        let delta = isize::try_from(delta).map_err(|_| Error::overflow("slice offset"))?;
-        out.offset = shift_offset(self.offset, delta)?;
+        // An empty result reaches no byte; keeping the source's offset keeps it inside the
+        // buffer even when the source itself was empty along another axis.
+        if !out.shape.contains(&0) {
+            let delta = isize::try_from(delta).map_err(|_| Error::overflow("slice offset"))?;
+            out.offset = shift_offset(self.offset, delta)?;
+        }
         Ok(out)
     }
 }

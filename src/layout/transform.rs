@@ -54,7 +54,7 @@ impl Layout {
     pub fn flipped(&self, axis: isize) -> Result<Layout> {
         let a = normalize_axis(axis, self.ndim())?;
         let mut l = self.clone();
-        if l.shape[a] > 0 {
+        if !l.shape.contains(&0) {
             let shift = (l.shape[a] as isize - 1)
                 .checked_mul(l.strides[a])
                 .ok_or_else(|| Error::overflow("flip offset"))?;
@@ -85,7 +85,7 @@ impl Layout {
         let (start1, start2) = if k >= 0 { (0, k) } else { (-k, 0) };
         let len = (n1 - start1).min(n2 - start2).max(0);
         let mut offset = self.offset;
-        if len > 0 {
+        if len > 0 && !self.shape.contains(&0) {
             let shift = start1 * s1 as i128 + start2 * s2 as i128;
             let shift = isize::try_from(shift).map_err(|_| Error::overflow("diagonal offset"))?;
             offset = shift_offset(offset, shift)?;
