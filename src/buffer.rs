@@ -14,8 +14,10 @@ use crate::error::{Error, Result};
 pub const BUFFER_ALIGN: usize = 64;
 
 /// Buffers at least this large come from an anonymous memory map advised to use transparent
-/// huge pages: a fresh 128 MiB output then faults in 64 times rather than 32768 times.
-const HUGE_PAGE_THRESHOLD: usize = 2 << 20;
+/// huge pages: a fresh 128 MiB output then faults in 64 times rather than 32768 times. Below it
+/// the system allocator serves them; glibc recycles freed blocks up to 32 MiB without returning
+/// them to the kernel, which beats any fault (measured in BENCHMARKS.md).
+const HUGE_PAGE_THRESHOLD: usize = 32 << 20;
 
 enum Storage {
     /// `alloc_zeroed` with `BUFFER_ALIGN`; `len == 0` uses an aligned dangling pointer.
@@ -43,6 +45,19 @@ unsafe impl Sync for Buffer {}
 impl Buffer {
     /// A zero-filled buffer of `len` bytes. Fails (rather than aborting) when memory is short.
     pub fn zeroed(len: usize) -> Result<Buffer> {
+        Self::allocate(len, true)
+    }
+
+    /// A buffer whose bytes may be uninitialised, for outputs that are written in full before
+    /// anything reads them (it skips a `memset` of the whole output).
+    ///
+    /// # Safety
+    /// The caller writes every byte before the buffer is read through any safe API.
+    pub unsafe fn for_overwrite(len: usize) -> Result<Buffer> {
+        Self::allocate(len, false)
+    }
+
+    fn allocate(len: usize, zero: bool) -> Result<Buffer> {
         CopyStats::record_allocation(len);
         if len == 0 {
             let dangling = NonNull::new(std::ptr::without_provenance_mut::<u8>(BUFFER_ALIGN))
@@ -69,8 +84,15 @@ impl Buffer {
         }
         let layout = Layout::from_size_align(len, BUFFER_ALIGN)
             .map_err(|_| Error::overflow(format!("buffer of {len} bytes")))?;
-        // SAFETY: layout has nonzero size (len > 0 checked above).
-        let ptr = unsafe { alloc::alloc_zeroed(layout) };
+        // SAFETY: layout has nonzero size (len > 0 checked above). Uninitialised bytes are only
+        // requested by `for_overwrite`, whose caller writes them all before any read.
+        let ptr = unsafe {
+            if zero {
+                alloc::alloc_zeroed(layout)
+            } else {
+                alloc::alloc(layout)
+            }
+        };
         let ptr = NonNull::new(ptr).ok_or_else(|| {
             Error::invalid(format!("could not allocate {len} bytes for an array"))
         })?;
@@ -188,6 +210,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "anonymous mmap is not emulated by Miri")]
     fn absurd_allocation_is_an_error() {
         assert!(Buffer::zeroed(usize::MAX / 2).is_err());
     }

@@ -43,3 +43,8 @@ pub use layout::{
     Ellipsis, IntoSliceItem, Layout, NewAxis, Order, Overlap, SliceInfo, SliceItem,
     broadcast_shapes,
 };
+
+/// The README's examples, compiled and run as doctests so they stay true.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

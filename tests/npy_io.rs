@@ -40,6 +40,7 @@ const CODES: [(&str, DType); 11] = [
 ];
 
 #[test]
+#[cfg_attr(miri, ignore = "file memory maps are not emulated by Miri")]
 fn numpy_files_load_with_shape_dtype_order_and_values() {
     for (code, dtype) in CODES {
         for (prefix, order) in [("c", Order::C), ("f", Order::F)] {
@@ -61,6 +62,7 @@ fn numpy_files_load_with_shape_dtype_order_and_values() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "file memory maps are not emulated by Miri")]
 fn numpy_special_files() {
     let s = load_npy(fixture("c_f8_scalar.npy")).unwrap();
     assert_eq!(
@@ -138,6 +140,7 @@ fn our_files_are_byte_identical_to_numpys() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "file memory maps are not emulated by Miri")]
 fn round_trips_every_dtype_and_order() {
     let dir = tempfile::tempdir().unwrap();
     for dtype in DType::ALL {
@@ -177,6 +180,7 @@ fn round_trips_every_dtype_and_order() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "file memory maps are not emulated by Miri")]
 fn memory_map_is_read_only_and_shares_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.npy");
@@ -191,6 +195,7 @@ fn memory_map_is_read_only_and_shares_the_file() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "file memory maps are not emulated by Miri")]
 fn malformed_files_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let good = std::fs::read(fixture("c_f8_2x3.npy")).unwrap();

@@ -3,6 +3,7 @@
 use num_traits::AsPrimitive;
 
 use super::NdArray;
+use crate::buffer::Buffer;
 use crate::copy_stats::CopyStats;
 use crate::dtype::{DType, Element};
 use crate::error::{Error, Result};
@@ -18,7 +19,16 @@ impl NdArray {
     /// A copy contiguous in `order`. Transposed and strided sources are copied through
     /// cache-sized tiles and split across threads when large.
     pub fn copy_order(&self, order: Order) -> Result<NdArray> {
-        let mut out = NdArray::zeros_order(self.shape(), self.dtype, order)?;
+        let layout = Layout::contiguous(self.shape(), self.itemsize(), order)?;
+        // SAFETY: the buffer holds exactly the packed elements of `layout`, and copy_strided
+        // below writes every one of them before `out` is returned.
+        let buffer = unsafe {
+            Buffer::for_overwrite(crate::layout::checked_nbytes(
+                self.shape(),
+                self.itemsize(),
+            )?)?
+        };
+        let mut out = NdArray::from_buffer(buffer, layout, self.dtype)?;
         CopyStats::record_copy(self.nbytes());
         let dst_layout = out.layout.clone();
         let dst = out.buffer_mut_ptr()?;

@@ -60,7 +60,7 @@ impl NdArray {
     /// ```
     /// use ndstride::{NdArray, s};
     /// let mut a = NdArray::from_vec((0..6i64).collect(), &[6]).unwrap();
-    /// a.slice_mut(s![..;2]).unwrap().fill(0);
+    /// a.slice_mut(s![..;2]).unwrap().fill(0i64); // the literal's type picks the element type
     /// assert_eq!(a.to_vec::<i64>().unwrap(), vec![0, 1, 0, 3, 0, 5]);
     /// ```
     pub fn slice_mut<T: Element>(&mut self, info: SliceInfo) -> Result<ArrayViewMut<'_, T>> {
@@ -302,7 +302,7 @@ impl<'a, T: Element> ArrayViewMut<'a, T> {
             copy_strided(
                 self.base,
                 &self.layout,
-                src.base as *const u8,
+                src.base,
                 &src_layout,
                 std::mem::size_of::<T>(),
             );

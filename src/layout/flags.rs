@@ -61,7 +61,7 @@ pub(super) fn no_self_overlap(shape: &[usize], strides: &[isize], itemsize: usiz
         if stride < span {
             return false;
         }
-        span = stride * (len - 1) + span;
+        span += stride * (len - 1);
     }
     true
 }

@@ -1,0 +1,68 @@
+//! The `ndstride` binary: `info` in text and JSON, clear one-line errors on bad files, the demo.
+#![cfg(feature = "cli")]
+
+use std::path::Path;
+use std::process::Command;
+
+fn ndstride(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_ndstride"))
+        .args(args)
+        .output()
+        .expect("binary runs")
+}
+
+fn fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/npy")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+#[test]
+fn info_json_has_numpys_metadata() {
+    let out = ndstride(&["info", &fixture("f_i2_2x3.npy"), "--json"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().count(), 1, "one JSON object: {text}");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["shape"], serde_json::json!([2, 3]));
+    assert_eq!(v["strides"], serde_json::json!([2, 4]));
+    assert_eq!(v["dtype"], "int16");
+    assert_eq!(v["fortran_order"], true);
+    assert_eq!(v["version"], "1.0");
+}
+
+#[test]
+fn info_text_lists_the_fields() {
+    let out = ndstride(&["info", &fixture("v2_f8_2x3.npy")]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for want in [
+        "version:     2.0",
+        "dtype:       float64 (<f8)",
+        "shape:       (2, 3)",
+        "strides:     (24, 8) bytes",
+        "order:       C",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in\n{text}");
+    }
+}
+
+#[test]
+fn bad_files_fail_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.npy");
+    std::fs::write(&bad, b"\x93NUMPY\x01\x00\x05\x00{'a'}").unwrap();
+    let missing = dir.path().join("missing.npy");
+    for path in [bad, missing] {
+        let out = ndstride(&["info", path.to_str().unwrap()]);
+        assert!(!out.status.success());
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.starts_with("ndstride: error:") && !err.contains("panicked"),
+            "{err}"
+        );
+    }
+}
