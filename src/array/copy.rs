@@ -144,6 +144,16 @@ impl NdArray {
         Ok(self.to_vec::<u8>()?.into_iter().map(|b| b != 0).collect())
     }
 
+    /// One element as f64 (the index must be in bounds; callers iterate the shape).
+    pub(crate) fn element_f64(&self, index: &[usize]) -> f64 {
+        let off = self.layout.offset_of(index);
+        let base = self.buffer_ptr();
+        // SAFETY: an in-bounds index reaches an element inside the buffer (layout invariant);
+        // unaligned read because memory maps need not be aligned.
+        crate::dispatch_numeric!(self.dtype, S => unsafe { (base.offset(off) as *const S).read_unaligned() }.to_f64(),
+            bool => (unsafe { *base.offset(off) } != 0) as u8 as f64)
+    }
+
     /// Every element converted to f64 in logical order (exact for all but the largest 64-bit
     /// integers). Handy for references and printing.
     pub fn to_vec_f64(&self) -> Vec<f64> {
