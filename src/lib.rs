@@ -32,6 +32,7 @@ pub mod error;
 pub mod io;
 pub mod iter;
 pub mod layout;
+pub mod ufunc;
 
 pub use array::{
     ArrayView, ArrayViewMut, Flags, NdArray, may_share_memory, shares_memory, shares_memory_bounded,

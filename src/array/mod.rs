@@ -238,8 +238,30 @@ impl NdArray {
         self.buffer.as_ptr()
     }
 
+    /// Pointer to element zero (`buffer start + offset`), for reading.
+    pub(crate) fn data_ptr(&self) -> *const u8 {
+        // SAFETY: the offset is at most the buffer length (layout invariant).
+        unsafe { self.buffer_ptr().add(self.layout.offset) }
+    }
+
+    /// Pointer to element zero for writing; same conditions as `buffer_mut_ptr`.
+    pub(crate) fn data_mut_ptr(&mut self) -> Result<*mut u8> {
+        let offset = self.layout.offset;
+        // SAFETY: the offset is at most the buffer length (layout invariant).
+        Ok(unsafe { self.buffer_mut_ptr()?.add(offset) })
+    }
+
+    /// A C-contiguous array whose bytes may be uninitialised: only for callers that write every
+    /// element before the array is read (ufunc outputs). See `Buffer::for_overwrite`.
+    pub(crate) fn for_overwrite(shape: &[usize], dtype: DType) -> Result<NdArray> {
+        let nbytes = crate::layout::checked_nbytes(shape, dtype.itemsize())?;
+        let layout = Layout::contiguous(shape, dtype.itemsize(), crate::layout::Order::C)?;
+        // SAFETY: the crate-internal callers write every element before any read.
+        NdArray::from_buffer(unsafe { Buffer::for_overwrite(nbytes)? }, layout, dtype)
+    }
+
     /// Write access to the buffer: only for a writeable handle that is the buffer's sole owner.
-    fn buffer_mut_ptr(&mut self) -> Result<*mut u8> {
+    pub(crate) fn buffer_mut_ptr(&mut self) -> Result<*mut u8> {
         if !self.writeable {
             let why = if self.buffer.is_file_mapped() {
                 "it is a read-only memory map".to_string()

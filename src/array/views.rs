@@ -266,6 +266,11 @@ impl<'a, T: Element> ArrayViewMut<'a, T> {
         })
     }
 
+    /// Buffer start and layout, for crate kernels that write through this view.
+    pub(crate) fn raw_parts(&mut self) -> (*mut u8, Layout) {
+        (self.base, self.layout.clone())
+    }
+
     /// The element at `index` for writing.
     pub fn get_mut(&mut self, index: &[usize]) -> Option<&mut T> {
         let off = element_offset(&self.layout, index)?;

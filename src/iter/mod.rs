@@ -3,6 +3,7 @@
 //! then run a contiguous or cache-blocked inner loop.
 
 mod copy;
+pub mod elementwise;
 mod offsets;
 mod plan;
 

@@ -1,0 +1,201 @@
+//! The one strided loop driver behind copies, ufuncs and in-place operations.
+//!
+//! Given an output and `N` inputs over one (already broadcast) shape, it plans the axes
+//! (`plan_axes`: length-1 axes dropped, ordered by the output's strides, contiguous axes
+//! merged), then calls an inner-loop kernel on runs of elements with per-operand byte strides:
+//! - usually one run per position of the outer axes, along the innermost axis;
+//! - when an input is transposed relative to the output (its step along the inner axis jumps
+//!   through memory while another axis is small), the two axes are walked in cache-sized tiles
+//!   so every source cache line is used fully while it is in L1;
+//! - work of at least `PARALLEL_BYTES` is split across rayon threads along the outermost axis.
+
+use rayon::prelude::*;
+
+use super::plan::{AxisPlan, plan_axes};
+
+/// Tile edge for transposed operands: 32 lines of 64 bytes per operand stay in L1 (measured best
+/// of 16/32/64/128 for f64 transposes on Zen 4, see BENCHMARKS.md).
+pub const TILE: usize = 32;
+
+/// Below this many bytes touched, work stays on the calling thread: waking rayon costs about
+/// 10 µs, which a 1 MiB pass (~50 µs) still amortises.
+pub const PARALLEL_BYTES: usize = 1 << 20;
+
+/// An inner loop: `n` elements at `out + i*out_stride` and `ins[k] + i*in_strides[k]`.
+pub trait Kernel<const N: usize>: Sync {
+    /// # Safety
+    /// All `n` positions of every operand are in bounds; the output positions are exclusively
+    /// the caller's and do not overlap the inputs.
+    unsafe fn run(
+        &self,
+        out: *mut u8,
+        out_stride: isize,
+        ins: [*const u8; N],
+        in_strides: [isize; N],
+        n: usize,
+    );
+}
+
+#[derive(Clone, Copy)]
+struct SendPtr<P>(P);
+// SAFETY: workers write disjoint output positions (disjoint ranges of the outermost axis of an
+// overlap-free output) and only read inputs.
+unsafe impl<P> Send for SendPtr<P> {}
+// SAFETY: as above.
+unsafe impl<P> Sync for SendPtr<P> {}
+
+/// Runs `kernel` over every element of `shape`.
+///
+/// `out` and `ins[k]` point at element zero; strides are in bytes. `bytes_per_element` (all
+/// operands together) sizes the parallel split.
+///
+/// # Safety
+/// - Every index of `shape` is in bounds for every operand.
+/// - The output maps distinct indices to disjoint bytes, no one else accesses them during the
+///   call, and they do not overlap any input's bytes.
+pub unsafe fn run<const N: usize, K: Kernel<N>>(
+    shape: &[usize],
+    out: *mut u8,
+    out_strides: &[isize],
+    ins: [(*const u8, &[isize]); N],
+    bytes_per_element: usize,
+    kernel: &K,
+) {
+    if shape.contains(&0) {
+        return;
+    }
+    let mut all: Vec<&[isize]> = Vec::with_capacity(N + 1);
+    all.push(out_strides);
+    all.extend(ins.iter().map(|(_, s)| *s));
+    let plan = plan_axes(shape, &all);
+    let in_ptrs: [*const u8; N] = std::array::from_fn(|k| ins[k].0);
+    let total = plan.size().saturating_mul(bytes_per_element);
+    if total >= PARALLEL_BYTES
+        && plan.ndim() >= 1
+        && plan.shape[0] >= 2
+        && rayon::current_num_threads() > 1
+    {
+        let n0 = plan.shape[0];
+        let per = n0
+            .div_ceil(4 * rayon::current_num_threads())
+            .next_multiple_of(TILE)
+            .min(n0);
+        let (outp, inp) = (SendPtr(out), SendPtr(in_ptrs));
+        (0..n0.div_ceil(per)).into_par_iter().for_each(|c| {
+            let (outp, inp) = (outp, inp);
+            let lo = c * per;
+            let mut sub = plan.clone();
+            sub.shape[0] = per.min(n0 - lo);
+            // SAFETY: row `lo` of axis 0 is in bounds for every operand; chunks own disjoint
+            // output rows.
+            unsafe {
+                let o = outp.0.offset(lo as isize * plan.strides[0][0]);
+                let i: [*const u8; N] =
+                    std::array::from_fn(|k| inp.0[k].offset(lo as isize * plan.strides[k + 1][0]));
+                run_planned(&sub, o, i, kernel);
+            }
+        });
+    } else {
+        // SAFETY: forwarded from the caller.
+        unsafe { run_planned(&plan, out, in_ptrs, kernel) };
+    }
+}
+
+/// # Safety
+/// As [`run`], for a planned shape.
+unsafe fn run_planned<const N: usize, K: Kernel<N>>(
+    plan: &AxisPlan,
+    out: *mut u8,
+    ins: [*const u8; N],
+    kernel: &K,
+) {
+    let nd = plan.ndim();
+    if nd == 0 {
+        // SAFETY: a single in-bounds element.
+        unsafe { kernel.run(out, 0, ins, [0; N], 1) };
+        return;
+    }
+    let inner = nd - 1;
+    let st = |op: usize, ax: usize| plan.strides[op][ax];
+    // A transposed input: its inner step jumps (> one cache line) while another axis is small.
+    let tile_axis = (1..=N).find_map(|op| {
+        let fast = (0..nd).min_by_key(|&a| st(op, a).unsigned_abs())?;
+        (fast != inner && st(op, inner).unsigned_abs() > 64 && st(op, fast).unsigned_abs() <= 64)
+            .then_some(fast)
+    });
+    let outer: Vec<usize> = (0..nd)
+        .filter(|&a| a != inner && Some(a) != tile_axis)
+        .collect();
+    let mut idx = vec![0usize; outer.len()];
+    let mut pos = vec![0isize; N + 1];
+    loop {
+        // SAFETY: `pos` is the position of an in-bounds outer index for every operand.
+        unsafe {
+            let o = out.offset(pos[0]);
+            let i: [*const u8; N] = std::array::from_fn(|k| ins[k].offset(pos[k + 1]));
+            match tile_axis {
+                Some(t) => run_tiles(plan, t, inner, o, i, kernel),
+                None => kernel.run(
+                    o,
+                    st(0, inner),
+                    i,
+                    std::array::from_fn(|k| st(k + 1, inner)),
+                    plan.shape[inner],
+                ),
+            }
+        }
+        // Odometer over the outer axes.
+        let mut k = outer.len();
+        loop {
+            if k == 0 {
+                return;
+            }
+            k -= 1;
+            let a = outer[k];
+            idx[k] += 1;
+            for (op, p) in pos.iter_mut().enumerate() {
+                *p += st(op, a);
+            }
+            if idx[k] < plan.shape[a] {
+                break;
+            }
+            for (op, p) in pos.iter_mut().enumerate() {
+                *p -= st(op, a) * plan.shape[a] as isize;
+            }
+            idx[k] = 0;
+        }
+    }
+}
+
+/// Walks axes `r` (small input step) and `c` (the output's inner axis) in `TILE × TILE` blocks,
+/// calling the kernel on runs of up to `TILE` along `c`.
+///
+/// # Safety
+/// As [`run`].
+unsafe fn run_tiles<const N: usize, K: Kernel<N>>(
+    plan: &AxisPlan,
+    r: usize,
+    c: usize,
+    out: *mut u8,
+    ins: [*const u8; N],
+    kernel: &K,
+) {
+    let (nr, nc) = (plan.shape[r], plan.shape[c]);
+    let st = |op: usize, ax: usize| plan.strides[op][ax];
+    let cs: [isize; N] = std::array::from_fn(|k| st(k + 1, c));
+    for r0 in (0..nr).step_by(TILE) {
+        for c0 in (0..nc).step_by(TILE) {
+            let len = TILE.min(nc - c0);
+            for ri in r0..(r0 + TILE).min(nr) {
+                let (ri, c0) = (ri as isize, c0 as isize);
+                // SAFETY: (ri, c0..c0+len) is in bounds on both axes.
+                unsafe {
+                    let o = out.offset(ri * st(0, r) + c0 * st(0, c));
+                    let i: [*const u8; N] =
+                        std::array::from_fn(|k| ins[k].offset(ri * st(k + 1, r) + c0 * cs[k]));
+                    kernel.run(o, st(0, c), i, cs, len);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,322 @@
+//! Binary ufuncs: broadcasting, NumPy 2 promotion, typed kernels, `out=` and `outer`.
+
+use super::kernels::Map2;
+use super::promote::{can_cast_same_kind, result_type};
+use super::scalar::{FloatScalar, Scalar};
+use crate::array::{ArrayViewMut, NdArray};
+use crate::dtype::{DType, Element};
+use crate::error::{Error, Result, shape_str};
+use crate::iter::elementwise;
+use crate::layout::{Layout, SliceInfo, SliceItem, broadcast_shapes};
+
+/// The binary ufuncs, with NumPy's names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BinaryOp {
+    Add,
+    Subtract,
+    Multiply,
+    /// True division: integers divide as float64.
+    Divide,
+    Power,
+    Maximum,
+    Minimum,
+    Fmax,
+    Fmin,
+    Equal,
+    NotEqual,
+    Less,
+    LessEqual,
+    Greater,
+    GreaterEqual,
+    LogicalAnd,
+    LogicalOr,
+}
+
+impl BinaryOp {
+    pub const ALL: [BinaryOp; 17] = [
+        BinaryOp::Add,
+        BinaryOp::Subtract,
+        BinaryOp::Multiply,
+        BinaryOp::Divide,
+        BinaryOp::Power,
+        BinaryOp::Maximum,
+        BinaryOp::Minimum,
+        BinaryOp::Fmax,
+        BinaryOp::Fmin,
+        BinaryOp::Equal,
+        BinaryOp::NotEqual,
+        BinaryOp::Less,
+        BinaryOp::LessEqual,
+        BinaryOp::Greater,
+        BinaryOp::GreaterEqual,
+        BinaryOp::LogicalAnd,
+        BinaryOp::LogicalOr,
+    ];
+
+    /// NumPy's name for the ufunc.
+    pub fn name(self) -> &'static str {
+        use BinaryOp::*;
+        match self {
+            Add => "add",
+            Subtract => "subtract",
+            Multiply => "multiply",
+            Divide => "divide",
+            Power => "power",
+            Maximum => "maximum",
+            Minimum => "minimum",
+            Fmax => "fmax",
+            Fmin => "fmin",
+            Equal => "equal",
+            NotEqual => "not_equal",
+            Less => "less",
+            LessEqual => "less_equal",
+            Greater => "greater",
+            GreaterEqual => "greater_equal",
+            LogicalAnd => "logical_and",
+            LogicalOr => "logical_or",
+        }
+    }
+
+    /// `(loop dtype, output dtype)` for operands of dtypes `a` and `b`.
+    pub fn dtypes(self, a: DType, b: DType) -> Result<(DType, DType)> {
+        use BinaryOp::*;
+        let common = result_type(a, b);
+        Ok(match self {
+            Equal | NotEqual | Less | LessEqual | Greater | GreaterEqual => (common, DType::Bool),
+            LogicalAnd | LogicalOr => (DType::Bool, DType::Bool),
+            Divide => {
+                let f = if common.is_float() {
+                    common
+                } else {
+                    DType::F64
+                };
+                (f, f)
+            }
+            Subtract if common == DType::Bool => {
+                return Err(Error::invalid(
+                    "numpy boolean subtract, the `-` operator, is not supported, use the bitwise_xor, the `^` operator, or the logical_xor function instead.",
+                ));
+            }
+            // NumPy: bool ** bool is int8.
+            Power if common == DType::Bool => (DType::I8, DType::I8),
+            _ => (common, common),
+        })
+    }
+}
+
+/// Applies a binary ufunc with broadcasting, returning a new C-contiguous array.
+pub fn binary(op: BinaryOp, a: &NdArray, b: &NdArray) -> Result<NdArray> {
+    let shape = broadcast_shapes(&[a.shape(), b.shape()])?;
+    let (loop_dt, out_dt) = op.dtypes(a.dtype(), b.dtype())?;
+    let mut out = NdArray::for_overwrite(&shape, out_dt)?;
+    let layout = out.layout().clone();
+    let ptr = out.data_mut_ptr()?;
+    // SAFETY: `out` is fresh, solely owned, packed, and every element is written below.
+    unsafe { run_into(op, a, b, loop_dt, ptr, &layout)? };
+    Ok(out)
+}
+
+/// NumPy's `ufunc(a, b, out=out)`: writes into an existing (possibly strided) mutable view.
+/// The result dtype must cast to the view's dtype under NumPy's `same_kind` rule, and the
+/// operands must broadcast to the view's shape.
+pub fn binary_into<T: Element>(
+    op: BinaryOp,
+    a: &NdArray,
+    b: &NdArray,
+    out: &mut ArrayViewMut<'_, T>,
+) -> Result<()> {
+    let (loop_dt, out_dt) = op.dtypes(a.dtype(), b.dtype())?;
+    let target = if T::DTYPE == DType::U8 && out_dt == DType::Bool {
+        DType::Bool
+    } else {
+        T::DTYPE
+    };
+    if !can_cast_same_kind(out_dt, target) {
+        return Err(Error::invalid(format!(
+            "Cannot cast ufunc '{}' output from {out_dt} to {} with casting rule 'same_kind'",
+            op.name(),
+            T::DTYPE
+        )));
+    }
+    let shape = broadcast_shapes(&[a.shape(), b.shape()])?;
+    if broadcast_shapes(&[&shape, out.shape()]).ok().as_deref() != Some(out.shape()) {
+        return Err(Error::shape(
+            op.name(),
+            format!(
+                "non-broadcastable output operand with shape {} doesn't match the broadcast shape {}",
+                shape_str(out.shape()),
+                shape_str(&shape)
+            ),
+        ));
+    }
+    if out_dt == target {
+        let (ptr, layout) = out.raw_parts();
+        // SAFETY: the view is exclusively borrowed, in bounds and free of self-overlap; its
+        // buffer has a single owner, so `a` and `b` (other handles) cannot share it.
+        unsafe { run_into(op, a, b, loop_dt, ptr, &layout) }
+    } else {
+        let tmp = binary(op, a, b)?.astype(T::DTYPE)?;
+        out.assign(&tmp.view::<T>()?)
+    }
+}
+
+/// NumPy's `ufunc.outer(a, b)`: the result has shape `a.shape + b.shape`.
+pub fn outer(op: BinaryOp, a: &NdArray, b: &NdArray) -> Result<NdArray> {
+    let mut items = vec![SliceItem::Ellipsis];
+    items.extend(std::iter::repeat_n(SliceItem::NewAxis, b.ndim()));
+    binary(op, &a.slice(SliceInfo::new(items))?, b)
+}
+
+/// Computes `op(a, b)` into the output described by `ptr` (buffer start) and `layout`.
+///
+/// # Safety
+/// `layout` is in bounds of the buffer at `ptr`, free of self-overlap, exclusively the
+/// caller's, and shares no bytes with `a` or `b`; its shape is the broadcast shape of `a` and `b`.
+unsafe fn run_into(
+    op: BinaryOp,
+    a: &NdArray,
+    b: &NdArray,
+    loop_dt: DType,
+    ptr: *mut u8,
+    layout: &Layout,
+) -> Result<()> {
+    let cast = |x: &NdArray| {
+        if x.dtype() == loop_dt {
+            Ok(x.clone())
+        } else {
+            x.astype(loop_dt)
+        }
+    };
+    let (a, b) = (
+        cast(a)?.broadcast_to(&layout.shape)?,
+        cast(b)?.broadcast_to(&layout.shape)?,
+    );
+    if op == BinaryOp::Power && (loop_dt.is_signed_int()) && b.to_vec_f64().iter().any(|&e| e < 0.0)
+    {
+        return Err(Error::invalid(
+            "Integers to negative integer powers are not allowed.",
+        ));
+    }
+    if layout.shape.contains(&0) {
+        return Ok(());
+    }
+    // SAFETY: offsets of non-empty in-bounds layouts are inside their buffers.
+    let out = unsafe { ptr.add(layout.offset) };
+    let go = Go {
+        a: &a,
+        b: &b,
+        out,
+        out_strides: &layout.strides,
+    };
+    // SAFETY: forwarded from the caller; operands are broadcast to the output's shape.
+    unsafe {
+        match loop_dt {
+            DType::F32 => go.float::<f32>(op),
+            DType::F64 => go.float::<f64>(op),
+            _ => {
+                crate::dispatch_numeric!(loop_dt, T => go.numeric::<T>(op), bool => go.boolean(op))
+            }
+        }
+    }
+}
+
+struct Go<'a> {
+    a: &'a NdArray,
+    b: &'a NdArray,
+    out: *mut u8,
+    out_strides: &'a [isize],
+}
+
+impl Go<'_> {
+    /// # Safety
+    /// As `run_into`; `A`, `B` are the operands' element types and `O` the output's.
+    unsafe fn run<A: Element, B: Element, O: Element>(
+        &self,
+        f: impl Fn(A, B) -> O + Sync,
+    ) -> Result<()> {
+        let bytes = size_of::<A>() + size_of::<B>() + size_of::<O>();
+        let ins = [
+            (self.a.data_ptr(), self.a.strides()),
+            (self.b.data_ptr(), self.b.strides()),
+        ];
+        // SAFETY: forwarded.
+        unsafe {
+            elementwise::run(
+                self.a.shape(),
+                self.out,
+                self.out_strides,
+                ins,
+                bytes,
+                &Map2::new(f),
+            )
+        };
+        Ok(())
+    }
+
+    /// # Safety
+    /// As `run_into`, with both operands of type `T`.
+    unsafe fn numeric<T: Scalar>(&self, op: BinaryOp) -> Result<()> {
+        use BinaryOp::*;
+        // SAFETY: forwarded.
+        unsafe {
+            match op {
+                Add => self.run(|x: T, y: T| x.add(y)),
+                Subtract => self.run(|x: T, y: T| x.sub(y)),
+                Multiply => self.run(|x: T, y: T| x.mul(y)),
+                Power => self.run(|x: T, y: T| x.pow(y)),
+                Maximum => self.run(|x: T, y: T| x.maximum(y)),
+                Minimum => self.run(|x: T, y: T| x.minimum(y)),
+                Fmax => self.run(|x: T, y: T| x.fmax(y)),
+                Fmin => self.run(|x: T, y: T| x.fmin(y)),
+                Equal => self.run(|x: T, y: T| (x == y) as u8),
+                NotEqual => self.run(|x: T, y: T| (x != y) as u8),
+                Less => self.run(|x: T, y: T| (x < y) as u8),
+                LessEqual => self.run(|x: T, y: T| (x <= y) as u8),
+                Greater => self.run(|x: T, y: T| (x > y) as u8),
+                GreaterEqual => self.run(|x: T, y: T| (x >= y) as u8),
+                Divide | LogicalAnd | LogicalOr => {
+                    unreachable!("{op:?} never loops over {}", T::DTYPE)
+                }
+            }
+        }
+    }
+
+    /// # Safety
+    /// As `numeric`.
+    unsafe fn float<T: FloatScalar>(&self, op: BinaryOp) -> Result<()> {
+        // SAFETY: forwarded.
+        unsafe {
+            match op {
+                BinaryOp::Divide => self.run(|x: T, y: T| x.div(y)),
+                _ => self.numeric::<T>(op),
+            }
+        }
+    }
+
+    /// Bool loops on bytes: any nonzero byte is True, results are 0 or 1.
+    ///
+    /// # Safety
+    /// As `run_into`, with both operands bool.
+    unsafe fn boolean(&self, op: BinaryOp) -> Result<()> {
+        use BinaryOp::*;
+        let t = |x: u8| x != 0;
+        // SAFETY: forwarded.
+        unsafe {
+            match op {
+                Add | Maximum | Fmax | LogicalOr => {
+                    self.run(move |x: u8, y: u8| (t(x) | t(y)) as u8)
+                }
+                Multiply | Minimum | Fmin | LogicalAnd => {
+                    self.run(move |x: u8, y: u8| (t(x) & t(y)) as u8)
+                }
+                Equal => self.run(move |x: u8, y: u8| (t(x) == t(y)) as u8),
+                NotEqual => self.run(move |x: u8, y: u8| (t(x) != t(y)) as u8),
+                Less => self.run(move |x: u8, y: u8| (!t(x) & t(y)) as u8),
+                LessEqual => self.run(move |x: u8, y: u8| (!t(x) | t(y)) as u8),
+                Greater => self.run(move |x: u8, y: u8| (t(x) & !t(y)) as u8),
+                GreaterEqual => self.run(move |x: u8, y: u8| (t(x) | !t(y)) as u8),
+                Subtract | Divide | Power => unreachable!("{op:?} never loops over bool"),
+            }
+        }
+    }
+}

@@ -1,0 +1,586 @@
+//! Reductions: sum, prod, min, max, mean, any, all, argmin, argmax over one axis, several
+//! axes or all, with `keepdims`.
+//!
+//! The input's axes are planned like an elementwise loop (ordered by the input's strides,
+//! contiguous axes merged), with the output read through stride 0 on reduced axes. Then:
+//! - innermost axis **reduced** (e.g. `sum(axis=1)` of a C array): each output element gets the
+//!   reduction of a contiguous run; float sums use NumPy's pairwise summation, so summing 1e8
+//!   float32 ones gives exactly 1e8;
+//! - innermost axis **kept** (e.g. `sum(axis=0)`): whole output rows accumulate input rows in
+//!   vectorised loops, which is as fast as the contiguous case (NumPy does the same row-wise
+//!   accumulation here, so results match it bit for bit).
+//!
+//! Threads split a kept axis (disjoint outputs), or for a full reduction the run itself, with
+//! partial results combined at the end.
+
+use rayon::prelude::*;
+
+use super::binary::{BinaryOp, binary};
+use super::promote::sum_result;
+use super::scalar::Scalar;
+use super::simd::dispatched;
+use crate::array::NdArray;
+use crate::dtype::{DType, Element};
+use crate::error::{Error, Result};
+use crate::iter::{AxisPlan, plan_axes};
+use crate::layout::normalize_axis;
+
+/// The reductions, with NumPy's names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ReduceOp {
+    Sum,
+    Prod,
+    Min,
+    Max,
+    Mean,
+    Any,
+    All,
+    ArgMin,
+    ArgMax,
+}
+
+impl ReduceOp {
+    pub fn name(self) -> &'static str {
+        match self {
+            ReduceOp::Sum => "sum",
+            ReduceOp::Prod => "prod",
+            ReduceOp::Min => "minimum",
+            ReduceOp::Max => "maximum",
+            ReduceOp::Mean => "mean",
+            ReduceOp::Any => "any",
+            ReduceOp::All => "all",
+            ReduceOp::ArgMin => "argmin",
+            ReduceOp::ArgMax => "argmax",
+        }
+    }
+}
+
+/// Work below this many input bytes stays on one thread.
+const PARALLEL_BYTES: usize = 1 << 20;
+
+/// Reduces `a` over `axes` (all axes when `None`).
+pub fn reduce(
+    op: ReduceOp,
+    a: &NdArray,
+    axes: Option<&[isize]>,
+    keepdims: bool,
+) -> Result<NdArray> {
+    let nd = a.ndim();
+    let mut reduced = vec![false; nd];
+    match axes {
+        None => reduced.iter_mut().for_each(|r| *r = true),
+        Some(list) => {
+            for &ax in list {
+                let ax = normalize_axis(ax, nd)?;
+                if std::mem::replace(&mut reduced[ax], true) {
+                    return Err(Error::invalid("duplicate value in 'axis'"));
+                }
+            }
+        }
+    }
+    let out = match op {
+        ReduceOp::ArgMin | ReduceOp::ArgMax => return arg_reduce(op, a, axes, keepdims),
+        ReduceOp::Sum | ReduceOp::Prod => {
+            let acc = sum_result(a.dtype());
+            let x = if a.dtype() == acc {
+                a.clone()
+            } else {
+                a.astype(acc)?
+            };
+            reduce_typed_dispatch(op, &x, &reduced)?
+        }
+        ReduceOp::Min | ReduceOp::Max => reduce_typed_dispatch(op, a, &reduced)?,
+        ReduceOp::Mean => {
+            let acc = if a.dtype().is_float() {
+                a.dtype()
+            } else {
+                DType::F64
+            };
+            let x = if a.dtype() == acc {
+                a.clone()
+            } else {
+                a.astype(acc)?
+            };
+            let sum = reduce_typed_dispatch(ReduceOp::Sum, &x, &reduced)?;
+            let count: usize = a
+                .shape()
+                .iter()
+                .zip(&reduced)
+                .filter(|(_, r)| **r)
+                .map(|(d, _)| *d)
+                .product();
+            let n = NdArray::full_f64(&[], count as f64, acc)?;
+            binary(BinaryOp::Divide, &sum, &n)?
+        }
+        ReduceOp::Any | ReduceOp::All => {
+            // Truth values as bytes 0/1, then max (any) or min (all) with the empty identities.
+            let truth = binary(BinaryOp::NotEqual, a, &NdArray::zeros(&[], a.dtype())?)?;
+            let empty = a.shape().iter().zip(&reduced).any(|(d, r)| *r && *d == 0);
+            if empty {
+                let kept: Vec<usize> = a
+                    .shape()
+                    .iter()
+                    .zip(&reduced)
+                    .filter(|(_, r)| !**r)
+                    .map(|(d, _)| *d)
+                    .collect();
+                NdArray::full_f64(&kept, (op == ReduceOp::All) as u8 as f64, DType::Bool)?
+            } else {
+                let m = if op == ReduceOp::Any {
+                    ReduceOp::Max
+                } else {
+                    ReduceOp::Min
+                };
+                reduce_typed_dispatch(m, &truth, &reduced)?
+            }
+        }
+    };
+    finish(out, a.shape(), &reduced, keepdims)
+}
+
+/// Reshapes a reduction's output (shape of the kept axes) for `keepdims`.
+fn finish(out: NdArray, shape: &[usize], reduced: &[bool], keepdims: bool) -> Result<NdArray> {
+    if !keepdims {
+        return Ok(out);
+    }
+    let kd: Vec<usize> = shape
+        .iter()
+        .zip(reduced)
+        .map(|(&d, &r)| if r { 1 } else { d })
+        .collect();
+    out.reshape_view(&kd)
+}
+
+fn reduce_typed_dispatch(op: ReduceOp, a: &NdArray, reduced: &[bool]) -> Result<NdArray> {
+    crate::dispatch_numeric!(a.dtype(), T => reduce_typed::<T>(op, a, reduced),
+    bool => {
+        // Bool min/max are and/or over normalised truth bytes; the output stays bool.
+        let t = binary(BinaryOp::NotEqual, a, &NdArray::zeros(&[], DType::Bool)?)?;
+        let u = t.view_dtype(DType::U8)?;
+        reduce_typed::<u8>(op, &u, reduced)?.view_dtype(DType::Bool)
+    })
+}
+
+/// How elements combine, and how a whole run reduces.
+#[derive(Clone, Copy)]
+enum Kind {
+    Sum,
+    Prod,
+    Min,
+    Max,
+}
+
+impl Kind {
+    #[inline(always)]
+    fn combine<T: Scalar>(self, a: T, b: T) -> T {
+        match self {
+            Kind::Sum => a.add(b),
+            Kind::Prod => a.mul(b),
+            Kind::Min => a.minimum(b),
+            Kind::Max => a.maximum(b),
+        }
+    }
+}
+
+fn reduce_typed<T: Scalar>(op: ReduceOp, a: &NdArray, reduced: &[bool]) -> Result<NdArray> {
+    let kind = match op {
+        ReduceOp::Sum => Kind::Sum,
+        ReduceOp::Prod => Kind::Prod,
+        ReduceOp::Min => Kind::Min,
+        ReduceOp::Max => Kind::Max,
+        _ => unreachable!("handled by reduce()"),
+    };
+    let shape = a.shape();
+    let kept: Vec<usize> = shape
+        .iter()
+        .zip(reduced)
+        .filter(|(_, r)| !**r)
+        .map(|(d, _)| *d)
+        .collect();
+    let red_empty = shape.iter().zip(reduced).any(|(d, r)| *r && *d == 0);
+    let mut out = match kind {
+        Kind::Sum => NdArray::full::<T>(&kept, T::ZERO)?,
+        Kind::Prod => NdArray::full::<T>(&kept, T::ONE)?,
+        Kind::Min | Kind::Max => {
+            if red_empty && kept.iter().all(|&d| d > 0) {
+                return Err(Error::invalid(format!(
+                    "zero-size array to reduction operation {} which has no identity",
+                    op.name()
+                )));
+            }
+            // Start from the elements at index 0 of every reduced axis (min/max are idempotent).
+            let items: Vec<crate::SliceItem> = reduced
+                .iter()
+                .map(|&r| {
+                    if r {
+                        crate::SliceItem::Index(0)
+                    } else {
+                        crate::SliceItem::Slice {
+                            start: None,
+                            stop: None,
+                            step: 1,
+                        }
+                    }
+                })
+                .collect();
+            if red_empty {
+                NdArray::zeros(&kept, T::DTYPE)?
+            } else {
+                a.slice(crate::SliceInfo::new(items))?.copy()?
+            }
+        }
+    };
+    if a.is_empty() {
+        return Ok(out);
+    }
+    // Output strides seen from the input's axes: 0 on reduced axes.
+    let mut out_strides = vec![0isize; shape.len()];
+    let mut k = out.strides().iter();
+    for (s, &r) in out_strides.iter_mut().zip(reduced) {
+        if !r {
+            *s = *k.next().expect("one stride per kept axis");
+        }
+    }
+    let plan = plan_axes(shape, &[a.strides(), &out_strides]);
+    let inp = a.data_ptr();
+    let outp = out.data_mut_ptr()?;
+    // SAFETY: `out` is freshly allocated and solely owned; the plan covers exactly the input's
+    // in-bounds elements, and their projections onto the output are in bounds.
+    unsafe { reduce_parallel::<T>(&plan, inp, outp, kind) };
+    Ok(out)
+}
+
+#[derive(Clone, Copy)]
+struct SendPtr<P>(P);
+// SAFETY: threads write disjoint output positions (split along a kept axis) or their own
+// partial results; inputs are only read.
+unsafe impl<P> Send for SendPtr<P> {}
+// SAFETY: as above.
+unsafe impl<P> Sync for SendPtr<P> {}
+
+/// # Safety
+/// As in `reduce_typed`.
+unsafe fn reduce_parallel<T: Scalar>(plan: &AxisPlan, inp: *const u8, out: *mut u8, kind: Kind) {
+    let bytes = plan.size() * size_of::<T>();
+    let threads = rayon::current_num_threads();
+    if bytes < PARALLEL_BYTES || threads < 2 || plan.ndim() == 0 {
+        // SAFETY: forwarded.
+        return unsafe { reduce_planned::<T>(plan, inp, out, kind) };
+    }
+    let (ip, op) = (SendPtr(inp), SendPtr(out));
+    // Prefer splitting the longest kept axis: threads then own disjoint outputs.
+    let kept_axis = (0..plan.ndim())
+        .filter(|&ax| plan.strides[1][ax] != 0 && plan.shape[ax] >= 2)
+        .max_by_key(|&ax| plan.shape[ax]);
+    if let Some(ax) = kept_axis {
+        let n = plan.shape[ax];
+        let per = n.div_ceil(4 * threads).max(1).next_multiple_of(64).min(n);
+        (0..n.div_ceil(per)).into_par_iter().for_each(|c| {
+            let (ip, op) = (ip, op);
+            let lo = c * per;
+            let mut sub = plan.clone();
+            sub.shape[ax] = per.min(n - lo);
+            // SAFETY: position `lo` of a kept axis is in bounds; chunks write disjoint outputs.
+            unsafe {
+                let i = ip.0.offset(lo as isize * plan.strides[0][ax]);
+                let o = op.0.offset(lo as isize * plan.strides[1][ax]);
+                reduce_planned::<T>(&sub, i, o, kind);
+            }
+        });
+        return;
+    }
+    // A full reduction: split the outermost axis, reduce each part into its own accumulator
+    // (starting from the output's initial value), then combine the partials in order.
+    let n = plan.shape[0];
+    let per = n.div_ceil(4 * threads).max(1).next_multiple_of(1024).min(n);
+    // SAFETY: a full reduction has one output element.
+    let init = unsafe { (out as *const T).read() };
+    let partials: Vec<T> = (0..n.div_ceil(per))
+        .into_par_iter()
+        .map(|c| {
+            let ip = ip;
+            let lo = c * per;
+            let mut sub = plan.clone();
+            sub.shape[0] = per.min(n - lo);
+            let mut acc = init;
+            // SAFETY: position `lo` of axis 0 is in bounds; `acc` is this task's own output.
+            unsafe {
+                let i = ip.0.offset(lo as isize * plan.strides[0][0]);
+                reduce_planned::<T>(&sub, i, &mut acc as *mut T as *mut u8, kind);
+            }
+            acc
+        })
+        .collect();
+    let mut acc = partials[0];
+    for &p in &partials[1..] {
+        acc = match kind {
+            // Each partial already includes `init`; add the others' contributions only.
+            Kind::Sum => acc.add(p.sub(init)),
+            Kind::Prod => acc.mul(p),
+            _ => kind.combine(acc, p),
+        };
+    }
+    // SAFETY: the single output element.
+    unsafe { (out as *mut T).write(acc) };
+}
+
+/// Sequential reduction over a planned input (operand 0) into the output (operand 1).
+///
+/// # Safety
+/// As in `reduce_typed`; `out` is not accessed by anyone else during the call.
+unsafe fn reduce_planned<T: Scalar>(plan: &AxisPlan, inp: *const u8, out: *mut u8, kind: Kind) {
+    let nd = plan.ndim();
+    if nd == 0 {
+        // SAFETY: one element each.
+        unsafe {
+            let o = out as *mut T;
+            o.write(kind.combine(o.read(), (inp as *const T).read_unaligned()));
+        }
+        return;
+    }
+    let inner = nd - 1;
+    let (is, os) = (plan.strides[0][inner], plan.strides[1][inner]);
+    let n = plan.shape[inner];
+    let w = size_of::<T>() as isize;
+    let mut idx = vec![0usize; inner];
+    let (mut ip, mut opos) = (0isize, 0isize);
+    loop {
+        // SAFETY: (ip, opos) is an in-bounds outer position; runs of n are in bounds.
+        unsafe {
+            let i = inp.offset(ip);
+            let o = out.offset(opos) as *mut T;
+            if os == 0 {
+                let v = reduce_run::<T>(i, is, n, kind);
+                o.write(kind.combine(o.read(), v));
+            } else if is == w && os == w && (i as usize) % align_of::<T>() == 0 {
+                let src = std::slice::from_raw_parts(i as *const T, n);
+                accumulate(std::slice::from_raw_parts_mut(o, n), src, kind);
+            } else {
+                for j in 0..n as isize {
+                    let p = (out.offset(opos + j * os)) as *mut T;
+                    p.write(
+                        kind.combine(p.read(), (i.offset(j * is) as *const T).read_unaligned()),
+                    );
+                }
+            }
+        }
+        let mut k = inner;
+        loop {
+            if k == 0 {
+                return;
+            }
+            k -= 1;
+            idx[k] += 1;
+            ip += plan.strides[0][k];
+            opos += plan.strides[1][k];
+            if idx[k] < plan.shape[k] {
+                break;
+            }
+            ip -= plan.strides[0][k] * plan.shape[k] as isize;
+            opos -= plan.strides[1][k] * plan.shape[k] as isize;
+            idx[k] = 0;
+        }
+    }
+}
+
+/// Reduces `n >= 1` elements at byte stride `stride`.
+///
+/// # Safety
+/// The `n` elements are in bounds.
+unsafe fn reduce_run<T: Scalar>(p: *const u8, stride: isize, n: usize, kind: Kind) -> T {
+    let w = size_of::<T>() as isize;
+    if stride == w && (p as usize) % align_of::<T>() == 0 {
+        // SAFETY: contiguous, aligned, in bounds.
+        let s = unsafe { std::slice::from_raw_parts(p as *const T, n) };
+        return match kind {
+            Kind::Sum if T::DTYPE.is_float() => pairwise_sum(s),
+            _ => fold_run(s, kind),
+        };
+    }
+    // SAFETY: in bounds; unaligned reads.
+    let at = |i: usize| unsafe { (p.offset(i as isize * stride) as *const T).read_unaligned() };
+    if matches!(kind, Kind::Sum) && T::DTYPE.is_float() {
+        // Pairwise over a gathered block keeps NumPy's accuracy for strided runs too.
+        let mut acc = T::ZERO;
+        let mut buf = [T::ZERO; 1024];
+        for start in (0..n).step_by(1024) {
+            let len = 1024.min(n - start);
+            for (k, b) in buf[..len].iter_mut().enumerate() {
+                *b = at(start + k);
+            }
+            acc = acc.add(pairwise_sum(&buf[..len]));
+        }
+        return acc;
+    }
+    (1..n).fold(at(0), |acc, i| kind.combine(acc, at(i)))
+}
+
+#[inline(always)]
+fn accumulate_body<T: Scalar>(out: &mut [T], src: &[T], kind: Kind) {
+    match kind {
+        Kind::Sum => out.iter_mut().zip(src).for_each(|(o, &s)| *o = o.add(s)),
+        Kind::Prod => out.iter_mut().zip(src).for_each(|(o, &s)| *o = o.mul(s)),
+        Kind::Min => out
+            .iter_mut()
+            .zip(src)
+            .for_each(|(o, &s)| *o = o.minimum(s)),
+        Kind::Max => out
+            .iter_mut()
+            .zip(src)
+            .for_each(|(o, &s)| *o = o.maximum(s)),
+    }
+}
+
+#[inline(always)]
+fn fold_run_body<T: Scalar>(s: &[T], kind: Kind) -> T {
+    // Eight independent lanes let the loop vectorise; it only reorders operations that are
+    // associative here (wrapping integer add/mul, min, max; float sums go pairwise instead).
+    let init = match kind {
+        Kind::Sum => T::ZERO,
+        Kind::Prod => T::ONE,
+        Kind::Min | Kind::Max => s[0],
+    };
+    let mut lanes = [init; 8];
+    let chunks = s.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for k in 0..8 {
+            lanes[k] = kind.combine(lanes[k], c[k]);
+        }
+    }
+    let acc = lanes[1..].iter().fold(lanes[0], |a, &l| kind.combine(a, l));
+    rest.iter().fold(acc, |a, &x| kind.combine(a, x))
+}
+
+/// NumPy's pairwise summation (`pairwise_sum` in loops_utils.h): blocks of up to 128 summed
+/// with eight accumulators, halves combined recursively. Error grows as O(log n), not O(n).
+#[inline(always)]
+fn pairwise_body<T: Scalar>(a: &[T]) -> T {
+    let n = a.len();
+    if n < 8 {
+        return a.iter().fold(T::ZERO, |s, &x| s.add(x));
+    }
+    if n <= 128 {
+        let mut r = [T::ZERO; 8];
+        r.copy_from_slice(&a[..8]);
+        let mut i = 8;
+        while i + 8 <= n {
+            for k in 0..8 {
+                r[k] = r[k].add(a[i + k]);
+            }
+            i += 8;
+        }
+        let mut res = r[0]
+            .add(r[1])
+            .add(r[2].add(r[3]))
+            .add(r[4].add(r[5]).add(r[6].add(r[7])));
+        for &x in &a[i..] {
+            res = res.add(x);
+        }
+        return res;
+    }
+    let mut n2 = n / 2;
+    n2 -= n2 % 8;
+    pairwise_body(&a[..n2]).add(pairwise_body(&a[n2..]))
+}
+
+dispatched!(
+    /// Pairwise sum of a contiguous run, vectorised for the running CPU.
+    pub fn pairwise_sum<T: Scalar>(a: &[T]) -> T => pairwise_body
+);
+dispatched!(
+    /// `out[i] = combine(out[i], src[i])`, vectorised for the running CPU.
+    fn accumulate<T: Scalar>(out: &mut [T], src: &[T], kind: Kind) => accumulate_body
+);
+dispatched!(
+    /// Reduction of a contiguous run without pairwise ordering (integers, min, max, prod).
+    fn fold_run<T: Scalar>(s: &[T], kind: Kind) -> T => fold_run_body
+);
+
+/// argmin/argmax: over all elements (flattened C order) or along one axis; int64 indices of the
+/// first extreme, and of the first NaN if any (NumPy's rule).
+fn arg_reduce(
+    op: ReduceOp,
+    a: &NdArray,
+    axes: Option<&[isize]>,
+    keepdims: bool,
+) -> Result<NdArray> {
+    let want_max = op == ReduceOp::ArgMax;
+    let (lanes, axis) = match axes {
+        None => (a.reshape(&[1, a.size()])?, None),
+        Some([ax]) => {
+            let ax = normalize_axis(*ax, a.ndim())?;
+            (a.moveaxis(ax as isize, -1)?, Some(ax))
+        }
+        Some(_) => {
+            return Err(Error::invalid(format!(
+                "{}: axis must be None or a single integer",
+                op.name()
+            )));
+        }
+    };
+    let n = *lanes.shape().last().unwrap_or(&1);
+    if n == 0 {
+        return Err(Error::invalid(format!(
+            "attempt to get {} of an empty sequence",
+            op.name()
+        )));
+    }
+    let outer: Vec<usize> = lanes.shape()[..lanes.ndim().saturating_sub(1)].to_vec();
+    let stride = *lanes.strides().last().unwrap_or(&0);
+    let offsets = crate::iter::OffsetIter::new(
+        &outer,
+        &lanes.strides()[..outer.len()],
+        lanes.offset() as isize,
+    );
+    let base = lanes.buffer_ptr();
+    let idx: Vec<i64> = offsets
+        .map(|off| {
+            // SAFETY: `off` is an in-bounds lane start and the lane has n in-bounds elements.
+            let p = unsafe { base.offset(off) };
+            crate::dispatch_numeric!(a.dtype(), T => unsafe { arg_scan::<T>(p, stride, n, want_max) },
+                bool => unsafe { arg_scan::<u8>(p, stride, n, want_max) })
+        })
+        .collect();
+    let out = NdArray::from_vec(idx, &outer)?;
+    match (axis, keepdims) {
+        (None, true) => out.reshape(&vec![1; a.ndim()]),
+        (None, false) => out.reshape(&[]),
+        (Some(ax), true) => {
+            let mut s = a.shape().to_vec();
+            s[ax] = 1;
+            out.reshape(&s)
+        }
+        (Some(_), false) => Ok(out),
+    }
+}
+
+/// # Safety
+/// `n >= 1` elements of `T` at `p + i * stride` are in bounds.
+unsafe fn arg_scan<T: Element + PartialOrd>(
+    p: *const u8,
+    stride: isize,
+    n: usize,
+    want_max: bool,
+) -> i64 {
+    // SAFETY: i < n.
+    let at = |i: usize| unsafe { (p.offset(i as isize * stride) as *const T).read_unaligned() };
+    let mut best = at(0);
+    let mut bi = 0usize;
+    #[allow(clippy::eq_op)]
+    let is_nan = |v: T| v != v;
+    if is_nan(best) {
+        return 0;
+    }
+    for i in 1..n {
+        let v = at(i);
+        if is_nan(v) {
+            return i as i64;
+        }
+        if (want_max && v > best) || (!want_max && v < best) {
+            best = v;
+            bi = i;
+        }
+    }
+    bi as i64
+}

@@ -1,0 +1,87 @@
+//! Run-time CPU dispatch for contiguous inner loops.
+//!
+//! A default `cargo build --release` targets baseline x86-64 (SSE2). The same plain Rust loop,
+//! compiled inside a `#[target_feature(enable = "avx512f,...")]` function, auto-vectorises to
+//! zmm registers; `wide` cannot do that (it picks its instructions at compile time), so the hot
+//! loops are written once as plain slice loops and cloned per instruction set here.
+
+use std::sync::OnceLock;
+
+/// The widest instruction set the running CPU offers, detected once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SimdLevel {
+    Avx512,
+    Avx2,
+    Portable,
+}
+
+pub fn simd_level() -> SimdLevel {
+    static LEVEL: OnceLock<SimdLevel> = OnceLock::new();
+    *LEVEL.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512bw")
+                && std::arch::is_x86_feature_detected!("avx512dq")
+                && std::arch::is_x86_feature_detected!("avx512vl")
+            {
+                return SimdLevel::Avx512;
+            }
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                return SimdLevel::Avx2;
+            }
+        }
+        SimdLevel::Portable
+    })
+}
+
+/// Defines `$name`, which runs `$body` (a function of slices, marked `#[inline(always)]`)
+/// compiled for AVX-512, AVX2+FMA or the baseline, chosen by [`simd_level`].
+macro_rules! dispatched {
+    ($(#[$m:meta])* $vis:vis fn $name:ident<$($g:ident $(: $bound:path)?),*>($($arg:ident: $ty:ty),*) $(-> $ret:ty)? => $body:ident) => {
+        $(#[$m])*
+        $vis fn $name<$($g $(: $bound)?),*>($($arg: $ty),*) $(-> $ret)? {
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+            unsafe fn avx512<$($g $(: $bound)?),*>($($arg: $ty),*) $(-> $ret)? { $body($($arg),*) }
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx2,fma")]
+            unsafe fn avx2<$($g $(: $bound)?),*>($($arg: $ty),*) $(-> $ret)? { $body($($arg),*) }
+            match $crate::ufunc::simd::simd_level() {
+                // SAFETY: simd_level() verified these features on the running CPU.
+                #[cfg(target_arch = "x86_64")]
+                $crate::ufunc::simd::SimdLevel::Avx512 => unsafe { avx512($($arg),*) },
+                // SAFETY: as above.
+                #[cfg(target_arch = "x86_64")]
+                $crate::ufunc::simd::SimdLevel::Avx2 => unsafe { avx2($($arg),*) },
+                _ => $body($($arg),*),
+            }
+        }
+    };
+}
+pub(crate) use dispatched;
+
+#[inline(always)]
+fn map1_body<A: Copy, O, F: Fn(A) -> O>(a: &[A], o: &mut [O], f: &F) {
+    for (o, &a) in o.iter_mut().zip(a) {
+        *o = f(a);
+    }
+}
+
+#[inline(always)]
+fn map2_body<A: Copy, B: Copy, O, F: Fn(A, B) -> O>(a: &[A], b: &[B], o: &mut [O], f: &F) {
+    for ((o, &a), &b) in o.iter_mut().zip(a).zip(b) {
+        *o = f(a, b);
+    }
+}
+
+dispatched!(
+    /// `o[i] = f(a[i])`, vectorised for the running CPU.
+    pub fn map1<A: Copy, O: Copy, F: Fn(A) -> O>(a: &[A], o: &mut [O], f: &F) => map1_body
+);
+dispatched!(
+    /// `o[i] = f(a[i], b[i])`, vectorised for the running CPU.
+    pub fn map2<A: Copy, B: Copy, O: Copy, F: Fn(A, B) -> O>(a: &[A], b: &[B], o: &mut [O], f: &F) => map2_body
+);

@@ -1,0 +1,497 @@
+//! Ufuncs and reductions against a naive reference computed index by index in f64, over random
+//! shapes, broadcasting, layouts (transposed, stepped, reversed, broadcast) and dtypes.
+
+use ndstride::ufunc::{BinaryOp, UnaryOp, result_type};
+use ndstride::{DType, Ellipsis, NdArray, Order, s};
+use proptest::prelude::*;
+
+const DTYPES: [DType; 11] = DType::ALL;
+
+/// Wraps an exact integer result to the dtype's width, as NumPy's integer loops do.
+fn wrap(v: f64, d: DType) -> f64 {
+    if d.is_float() || d == DType::Bool {
+        return v;
+    }
+    // Exact integers (|v| < 2^53) wrapped in i128, then read back as the dtype's value.
+    let bits = d.itemsize() as u32 * 8;
+    let m = 1i128 << bits;
+    let mut r = (v as i128).rem_euclid(m);
+    if d.is_signed_int() && r >= m / 2 {
+        r -= m;
+    }
+    r as f64
+}
+
+/// Rounds to the dtype's precision (float32), or wraps integers.
+fn fit(v: f64, d: DType) -> f64 {
+    match d {
+        DType::F32 => v as f32 as f64,
+        DType::F64 => v,
+        DType::Bool => (v != 0.0) as u8 as f64,
+        _ => wrap(v, d),
+    }
+}
+
+fn reference_binary(op: BinaryOp, x: f64, y: f64, l: DType) -> f64 {
+    use BinaryOp::*;
+    let (x, y) = (fit(x, l), fit(y, l));
+    let t = |v: f64| v != 0.0;
+    let b = |v: bool| v as u8 as f64;
+    let f32op = |f: fn(f32, f32) -> f32| f(x as f32, y as f32) as f64;
+    match op {
+        Add if l == DType::Bool => b(t(x) || t(y)),
+        Multiply if l == DType::Bool => b(t(x) && t(y)),
+        Maximum | Fmax if l == DType::Bool => b(t(x) || t(y)),
+        Minimum | Fmin if l == DType::Bool => b(t(x) && t(y)),
+        Add => fit(x + y, l),
+        Subtract => fit(x - y, l),
+        Multiply => fit(x * y, l),
+        Divide => {
+            if l == DType::F32 {
+                f32op(|a, b| a / b)
+            } else {
+                fit(x, DType::F64) / fit(y, DType::F64)
+            }
+        }
+        Power => {
+            if l.is_float() {
+                if l == DType::F32 {
+                    f32op(f32::powf)
+                } else {
+                    x.powf(y)
+                }
+            } else {
+                let l = if l == DType::Bool { DType::I8 } else { l };
+                let mut acc = 1f64;
+                for _ in 0..(y as i64) {
+                    acc = wrap(acc * x, l);
+                }
+                acc
+            }
+        }
+        Maximum => {
+            if x.is_nan() || y.is_nan() {
+                f64::NAN
+            } else {
+                x.max(y)
+            }
+        }
+        Minimum => {
+            if x.is_nan() || y.is_nan() {
+                f64::NAN
+            } else {
+                x.min(y)
+            }
+        }
+        Fmax => x.max(y),
+        Fmin => x.min(y),
+        Equal => b(x == y),
+        NotEqual => b(x != y),
+        Less => b(x < y),
+        LessEqual => b(x <= y),
+        Greater => b(x > y),
+        GreaterEqual => b(x >= y),
+        LogicalAnd => b(t(x) && t(y)),
+        LogicalOr => b(t(x) || t(y)),
+    }
+}
+
+fn same(got: f64, want: f64, d: DType, approx: bool) -> bool {
+    if got.is_nan() || want.is_nan() {
+        return got.is_nan() && want.is_nan();
+    }
+    if !approx || got == want {
+        return got == want;
+    }
+    let tol = if d == DType::F32 {
+        2.0 * f32::EPSILON as f64
+    } else {
+        2.0 * f64::EPSILON
+    };
+    (got - want).abs() <= tol * want.abs().max(f64::MIN_POSITIVE)
+}
+
+/// Values that every dtype holds exactly (small, non-negative for unsigned), with NaN and
+/// fractions for floats.
+fn values(d: DType, n: usize, seed: u64) -> Vec<f64> {
+    let mut s = seed | 1;
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            let r = (s % 1000) as f64;
+            match d {
+                DType::Bool => (s % 3 == 0) as u8 as f64,
+                DType::F32 | DType::F64 if s % 37 == 0 => f64::NAN,
+                DType::F32 | DType::F64 => (r - 500.0) / 40.0,
+                _ if d.is_unsigned_int() => (s % 12) as f64,
+                _ => (s % 21) as f64 - 10.0,
+            }
+        })
+        .collect()
+}
+
+/// An array of `dtype` holding `vals` (C order) in one of several memory layouts.
+fn make(vals: &[f64], shape: &[usize], dtype: DType, layout: u8) -> NdArray {
+    let c = NdArray::from_vec(vals.to_vec(), shape)
+        .unwrap()
+        .astype(dtype)
+        .unwrap();
+    match layout % 4 {
+        0 => c,
+        1 => c.t().to_contiguous(Order::C).t(), // transposed layout, same logical values
+        2 if !shape.is_empty() => {
+            // every other element of a buffer twice as long on the last axis
+            let mut big_shape = shape.to_vec();
+            *big_shape.last_mut().unwrap() *= 2;
+            let mut big = NdArray::zeros(&big_shape, dtype).unwrap();
+            big.apply_within(BinaryOp::Add, s![Ellipsis, ..;2], c)
+                .unwrap();
+            big.slice(s![Ellipsis, ..;2]).unwrap()
+        }
+        3 if !shape.is_empty() => c.flip(0).unwrap().copy().unwrap().flip(0).unwrap(),
+        _ => c,
+    }
+}
+
+fn broadcast_pair() -> impl Strategy<Value = (Vec<usize>, Vec<usize>)> {
+    prop::collection::vec((0usize..5, 0u8..4), 0..4).prop_map(|dims| {
+        let full: Vec<usize> = dims.iter().map(|d| d.0).collect();
+        // b: drop some leading axes and set some to 1
+        let lead = dims
+            .first()
+            .map_or(0, |d| (d.1 % 2) as usize)
+            .min(full.len());
+        let b: Vec<usize> = dims[lead..]
+            .iter()
+            .map(|&(n, k)| if k == 3 { 1 } else { n })
+            .collect();
+        let a: Vec<usize> = dims
+            .iter()
+            .map(|&(n, k)| if k == 2 { 1 } else { n })
+            .collect();
+        (a, b)
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 600, ..ProptestConfig::default() })]
+
+    #[test]
+    fn binary_ops_match_the_reference(
+        (sa, sb) in broadcast_pair(), da in 0usize..11, db in 0usize..11,
+        la in 0u8..4, lb in 0u8..4, op in 0usize..17, seed in any::<u64>(),
+    ) {
+        let op = BinaryOp::ALL[op];
+        let (da, db) = (DTYPES[da], DTYPES[db]);
+        let na: usize = sa.iter().product();
+        let nb: usize = sb.iter().product();
+        let mut vb = values(db, nb, seed.wrapping_add(1));
+        if op == BinaryOp::Power {
+            vb.iter_mut().for_each(|v| *v = if v.is_nan() { *v } else { v.abs().min(4.0).floor() });
+        }
+        let a = make(&values(da, na, seed), &sa, da, la);
+        let b = make(&vb, &sb, db, lb);
+        let Ok((loop_dt, out_dt)) = op.dtypes(da, db) else {
+            prop_assert!(ndstride::ufunc::binary(op, &a, &b).is_err());
+            return Ok(());
+        };
+        let got = ndstride::ufunc::binary(op, &a, &b).unwrap();
+        let shape = ndstride::broadcast_shapes(&[&sa, &sb]).unwrap();
+        prop_assert_eq!(got.shape(), &shape[..]);
+        prop_assert_eq!(got.dtype(), out_dt);
+        let xa = a.broadcast_to(&shape).unwrap().to_vec_f64();
+        let xb = b.broadcast_to(&shape).unwrap().to_vec_f64();
+        let approx = matches!(op, BinaryOp::Divide | BinaryOp::Power) && loop_dt.is_float();
+        for (i, (g, (x, y))) in got.to_vec_f64().into_iter().zip(xa.into_iter().zip(xb)).enumerate() {
+            let want = reference_binary(op, x, y, loop_dt);
+            prop_assert!(same(g, want, out_dt, approx), "{:?} {} {} -> element {}: got {} want {} ({} op {})", op, da, db, i, g, want, x, y);
+        }
+        let _ = result_type(da, db);
+    }
+
+    #[test]
+    fn unary_ops_match_the_reference(
+        shape in prop::collection::vec(0usize..5, 0..4), d in 0usize..11, l in 0u8..4, op in 0usize..13, seed in any::<u64>(),
+    ) {
+        let op = UnaryOp::ALL[op];
+        let d = DTYPES[d];
+        let n: usize = shape.iter().product();
+        let mut v = values(d, n, seed);
+        if op == UnaryOp::Log || op == UnaryOp::Sqrt {
+            v.iter_mut().for_each(|x| *x = x.abs());
+        }
+        let a = make(&v, &shape, d, l);
+        let Ok((loop_dt, out_dt)) = op.dtypes(d) else {
+            prop_assert!(ndstride::ufunc::unary(op, &a).is_err());
+            return Ok(());
+        };
+        let got = ndstride::ufunc::unary(op, &a).unwrap();
+        prop_assert_eq!(got.dtype(), out_dt);
+        prop_assert_eq!(got.shape(), a.shape());
+        for (g, x) in got.to_vec_f64().into_iter().zip(a.to_vec_f64()) {
+            let x = fit(x, loop_dt);
+            let single = loop_dt == DType::F32;
+            let fl = |f: fn(f64) -> f64, f32f: fn(f32) -> f32| if single { f32f(x as f32) as f64 } else { f(x) };
+            let want = match op {
+                UnaryOp::Negative => fit(-x, loop_dt),
+                UnaryOp::Abs => if loop_dt == DType::Bool { x } else { fit(x.abs(), loop_dt) },
+                UnaryOp::Square => fit(x * x, loop_dt),
+                UnaryOp::Sqrt => fl(f64::sqrt, f32::sqrt),
+                UnaryOp::Exp => fl(f64::exp, f32::exp),
+                UnaryOp::Log => fl(f64::ln, f32::ln),
+                UnaryOp::Sin => fl(f64::sin, f32::sin),
+                UnaryOp::Cos => fl(f64::cos, f32::cos),
+                UnaryOp::Tanh => fl(f64::tanh, f32::tanh),
+                UnaryOp::Floor => x.floor(),
+                UnaryOp::Ceil => x.ceil(),
+                UnaryOp::IsNan => x.is_nan() as u8 as f64,
+                UnaryOp::IsFinite => x.is_finite() as u8 as f64,
+            };
+            // The same std functions: results must be identical, not merely close.
+            prop_assert!(same(g, want, out_dt, false), "{:?} {}: got {} want {} for {}", op, d, g, want, x);
+        }
+    }
+
+    #[test]
+    fn reductions_match_the_reference(
+        shape in prop::collection::vec(1usize..6, 1..4), d in 0usize..11, l in 0u8..4,
+        axis_bits in any::<u8>(), keepdims in any::<bool>(), seed in any::<u64>(),
+    ) {
+        let d = DTYPES[d];
+        let n: usize = shape.iter().product();
+        let a = make(&values(d, n, seed), &shape, d, l);
+        let axes: Vec<isize> = (0..shape.len()).filter(|k| axis_bits & (1 << k) != 0).map(|k| k as isize).collect();
+        let reduced = |k: usize| axes.contains(&(k as isize));
+        let kept_shape: Vec<usize> = (0..shape.len()).filter(|&k| !reduced(k)).map(|k| shape[k]).collect();
+        let vals = a.to_vec_f64();
+        // Group the input values by output position, index by index.
+        let nout: usize = kept_shape.iter().product();
+        let mut groups = vec![vec![]; nout];
+        let mut idx = vec![0usize; shape.len()];
+        for v in &vals {
+            let mut o = 0;
+            for k in 0..shape.len() {
+                if !reduced(k) { o = o * shape[k] + idx[k]; }
+            }
+            groups[o].push(*v);
+            for k in (0..shape.len()).rev() {
+                idx[k] += 1;
+                if idx[k] < shape[k] { break; }
+                idx[k] = 0;
+            }
+        }
+        let acc = ndstride::ufunc::sum_result(d);
+        let sum = a.sum(Some(&axes), keepdims).unwrap();
+        let max = a.max(Some(&axes), keepdims).unwrap();
+        let any = a.any(Some(&axes), false).unwrap();
+        prop_assert_eq!(sum.dtype(), acc);
+        prop_assert_eq!(max.dtype(), d);
+        let want_shape: Vec<usize> = if keepdims { (0..shape.len()).map(|k| if reduced(k) { 1 } else { shape[k] }).collect() } else { kept_shape.clone() };
+        prop_assert_eq!(sum.shape(), &want_shape[..]);
+        for (o, g) in groups.iter().enumerate() {
+            let exact: f64 = g.iter().map(|v| fit(*v, acc)).sum();
+            let s = sum.to_vec_f64()[o];
+            if acc.is_float() {
+                let tol = if acc == DType::F32 { 1e-5 } else { 1e-12 } * g.iter().map(|v| v.abs()).sum::<f64>().max(1.0);
+                prop_assert!((s - exact).abs() <= tol || (s.is_nan() && exact.is_nan()), "sum {} vs {}", s, exact);
+            } else {
+                prop_assert_eq!(s, fit(exact, acc));
+            }
+            let m = g.iter().fold(f64::NEG_INFINITY, |m, &v| if m.is_nan() || v.is_nan() { f64::NAN } else { m.max(v) });
+            let got = max.to_vec_f64()[o];
+            prop_assert!(got == m || (got.is_nan() && m.is_nan()), "max {} vs {}", got, m);
+            prop_assert_eq!(any.to_vec_f64()[o], g.iter().any(|v| *v != 0.0) as u8 as f64);
+        }
+        // argmax along the last reduced axis only when exactly one axis is reduced
+        if axes.len() == 1 {
+            let am = a.argmax(Some(&axes), false).unwrap();
+            prop_assert_eq!(am.dtype(), DType::I64);
+            for (o, g) in groups.iter().enumerate() {
+                let want = g.iter().position(|v| v.is_nan()).unwrap_or_else(|| {
+                    let m = g.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                    g.iter().position(|&v| v == m).unwrap()
+                });
+                prop_assert_eq!(am.to_vec_f64()[o] as usize, want);
+            }
+        }
+    }
+}
+
+#[test]
+fn pairwise_sum_of_1e8_float32_ones_is_exact() {
+    let ones = NdArray::ones(&[100_000_000], DType::F32).unwrap();
+    let s = ones.sum(None, false).unwrap();
+    assert_eq!(s.to_vec::<f32>().unwrap(), vec![1e8f32]);
+    // ...and a strided view of the same buffer
+    let half = ones.slice(s![..;2]).unwrap().sum_axis(0).unwrap();
+    assert_eq!(half.to_vec::<f32>().unwrap(), vec![5e7f32]);
+}
+
+#[test]
+fn numpy_overlap_semantics_and_inplace_rules() {
+    // NumPy: x = np.arange(5.); x[1:] += x[:-1] -> [0, 1, 3, 5, 7]
+    let mut x = NdArray::arange(5, DType::F64).unwrap();
+    let src = x.slice(s![..-1]).unwrap();
+    x.apply_within(BinaryOp::Add, s![1..], src).unwrap();
+    assert_eq!(x.to_vec::<f64>().unwrap(), vec![0., 1., 3., 5., 7.]);
+    // NumPy: a = np.arange(9.).reshape(3,3); a += a.T
+    let mut a = NdArray::arange(9, DType::F64)
+        .unwrap()
+        .reshape(&[3, 3])
+        .unwrap()
+        .copy()
+        .unwrap();
+    let t = a.t();
+    a.apply_within(BinaryOp::Add, s![.., ..], t).unwrap();
+    assert_eq!(
+        a.to_vec::<f64>().unwrap(),
+        vec![0., 4., 8., 4., 8., 12., 8., 12., 16.]
+    );
+    // int += float is a same_kind error, as in NumPy
+    let mut i = NdArray::arange(3, DType::I64).unwrap();
+    let e = i
+        .apply_inplace(BinaryOp::Add, &NdArray::ones(&[3], DType::F64).unwrap())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        "Cannot cast ufunc 'add' output from float64 to int64 with casting rule 'same_kind'"
+    );
+    // int32 += int64 is allowed (same kind) and wraps into int32
+    let mut j = NdArray::full::<i32>(&[2], i32::MAX).unwrap();
+    j += &NdArray::ones(&[2], DType::I64).unwrap();
+    assert_eq!(j.to_vec::<i32>().unwrap(), vec![i32::MIN, i32::MIN]);
+    // the output may not be broadcast by the input
+    let mut small = NdArray::zeros(&[3], DType::F64).unwrap();
+    let e = small
+        .apply_inplace(BinaryOp::Add, &NdArray::zeros(&[2, 3], DType::F64).unwrap())
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("non-broadcastable output operand with shape (3,)"),
+        "{e}"
+    );
+}
+
+#[test]
+fn out_form_writes_into_a_strided_view() {
+    let a = NdArray::arange(6, DType::I64)
+        .unwrap()
+        .reshape(&[2, 3])
+        .unwrap();
+    let b = NdArray::full::<i64>(&[3], 10).unwrap();
+    let mut out = NdArray::zeros(&[3, 2], DType::F64).unwrap();
+    {
+        let mut v = out.view_mut::<f64>().unwrap().into_t(); // a transposed, strided output
+        ndstride::ufunc::binary_into(BinaryOp::Add, &a, &b, &mut v).unwrap();
+    }
+    assert_eq!(
+        out.to_vec::<f64>().unwrap(),
+        vec![10., 13., 11., 14., 12., 15.]
+    );
+    let mut iout = NdArray::zeros(&[2, 3], DType::I64).unwrap();
+    let e = ndstride::ufunc::binary_into(
+        BinaryOp::Divide,
+        &a,
+        &b,
+        &mut iout.view_mut::<i64>().unwrap(),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("same_kind"), "{e}");
+}
+
+#[test]
+fn operators_outer_and_errors() {
+    let a = NdArray::arange(3, DType::F64).unwrap();
+    let b = NdArray::arange(2, DType::F64).unwrap();
+    let d = ndstride::ufunc::outer(BinaryOp::Subtract, &a, &b).unwrap();
+    assert_eq!(
+        (d.shape(), d.to_vec::<f64>().unwrap()),
+        (&[3usize, 2][..], vec![0., -1., 1., 0., 2., 1.])
+    );
+    let c = &(&a * &a) - &a;
+    assert_eq!(c.to_vec::<f64>().unwrap(), vec![0., 0., 2.]);
+    let e = a
+        .add(&NdArray::zeros(&[5], DType::F64).unwrap())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        "operands could not be broadcast together with shapes (3,) (5,)"
+    );
+    let r = std::panic::catch_unwind(|| &a + &NdArray::zeros(&[4], DType::F64).unwrap());
+    assert!(r.is_err(), "operators panic on bad shapes, as documented");
+    assert!(NdArray::from_bools(&[true], &[1]).unwrap().neg().is_err());
+    let e = NdArray::arange(3, DType::I64)
+        .unwrap()
+        .pow(&NdArray::full::<i64>(&[1], -1).unwrap())
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "Integers to negative integer powers are not allowed."
+    );
+    assert!(
+        NdArray::zeros(&[0, 3], DType::F64)
+            .unwrap()
+            .max_axis(0)
+            .is_err()
+    );
+    assert_eq!(
+        NdArray::zeros(&[0, 3], DType::F64)
+            .unwrap()
+            .sum_axis(0)
+            .unwrap()
+            .to_vec::<f64>()
+            .unwrap(),
+        vec![0.; 3]
+    );
+    assert!(
+        NdArray::zeros(&[3, 0], DType::F64)
+            .unwrap()
+            .max_axis(0)
+            .unwrap()
+            .is_empty()
+    );
+    let m = NdArray::arange(6, DType::I32)
+        .unwrap()
+        .reshape(&[2, 3])
+        .unwrap()
+        .mean(Some(&[1]), true)
+        .unwrap();
+    assert_eq!(
+        (m.shape(), m.dtype(), m.to_vec::<f64>().unwrap()),
+        (&[2usize, 1][..], DType::F64, vec![1., 4.])
+    );
+}
+
+/// `np.result_type` for the pairs the issue names, through the public methods.
+#[test]
+fn promotion_through_operations() {
+    let z = |d| NdArray::zeros(&[2], d).unwrap();
+    assert_eq!(
+        z(DType::I64).add(&z(DType::F32)).unwrap().dtype(),
+        DType::F64
+    );
+    assert_eq!(
+        z(DType::U64).add(&z(DType::I64)).unwrap().dtype(),
+        DType::F64
+    );
+    assert_eq!(
+        z(DType::Bool).add(&z(DType::I8)).unwrap().dtype(),
+        DType::I8
+    );
+    assert_eq!(z(DType::I8).div(&z(DType::I8)).unwrap().dtype(), DType::F64);
+    assert_eq!(
+        z(DType::F32).div(&z(DType::I16)).unwrap().dtype(),
+        DType::F32
+    );
+    assert_eq!(
+        z(DType::U8).less(&z(DType::I8)).unwrap().dtype(),
+        DType::Bool
+    );
+    assert_eq!(z(DType::I16).sqrt().unwrap().dtype(), DType::F32);
+    assert_eq!(z(DType::I8).sum_axis(0).unwrap().dtype(), DType::I64);
+    assert_eq!(z(DType::U16).prod(None, false).unwrap().dtype(), DType::U64);
+}
