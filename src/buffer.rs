@@ -19,6 +19,22 @@ pub const BUFFER_ALIGN: usize = 64;
 /// them to the kernel, which beats any fault (measured in BENCHMARKS.md).
 const HUGE_PAGE_THRESHOLD: usize = 32 << 20;
 
+/// Large anonymous maps kept after their buffer is dropped, for reuse by the next output of
+/// the same size: reusing skips both the page faults and the kernel zeroing pages, which is
+/// what made a fresh `a + b` of 128 MiB cost a third more than one into a preallocated output.
+/// Only outputs that overwrite every byte (`for_overwrite`) take from the pool.
+static POOL: std::sync::Mutex<Vec<memmap2::MmapMut>> = std::sync::Mutex::new(Vec::new());
+/// At most this much memory is held for reuse.
+const POOL_MAX_BYTES: usize = 1 << 30;
+const POOL_MAX_ENTRIES: usize = 4;
+
+/// Returns the memory held for reuse by dropped large buffers to the system.
+pub fn release_pooled_memory() {
+    if let Ok(mut pool) = POOL.lock() {
+        pool.clear();
+    }
+}
+
 enum Storage {
     /// `alloc_zeroed` with `BUFFER_ALIGN`; `len == 0` uses an aligned dangling pointer.
     Heap { ptr: NonNull<u8>, len: usize },
@@ -70,6 +86,14 @@ impl Buffer {
             });
         }
         if len >= HUGE_PAGE_THRESHOLD {
+            if !zero
+                && let Ok(mut pool) = POOL.lock()
+                && let Some(i) = pool.iter().position(|m| m.len() == len)
+            {
+                return Ok(Buffer {
+                    storage: Storage::Anon(pool.swap_remove(i)),
+                });
+            }
             let map = memmap2::MmapMut::map_anon(len).map_err(|e| {
                 Error::invalid(format!("could not allocate {len} bytes for an array: {e}"))
             })?;
@@ -170,6 +194,21 @@ impl Buffer {
 
 impl Drop for Buffer {
     fn drop(&mut self) {
+        if let Storage::Anon(map) = &self.storage
+            && let Ok(mut pool) = POOL.lock()
+        {
+            let held: usize = pool.iter().map(|m| m.len()).sum();
+            if pool.len() < POOL_MAX_ENTRIES && held + map.len() <= POOL_MAX_BYTES {
+                let empty = Storage::Heap {
+                    ptr: NonNull::dangling(),
+                    len: 0,
+                };
+                if let Storage::Anon(map) = std::mem::replace(&mut self.storage, empty) {
+                    pool.push(map);
+                }
+                return;
+            }
+        }
         if let Storage::Heap { ptr, len } = self.storage
             && len > 0
         {

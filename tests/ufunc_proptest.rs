@@ -249,8 +249,9 @@ proptest! {
                 UnaryOp::IsNan => x.is_nan() as u8 as f64,
                 UnaryOp::IsFinite => x.is_finite() as u8 as f64,
             };
-            // The same std functions: results must be identical, not merely close.
-            prop_assert!(same(g, want, out_dt, false), "{:?} {}: got {} want {} for {}", op, d, g, want, x);
+            // std's functions are used as they are, so results must be identical — except exp,
+            // which has its own vectorised kernel documented to stay within 2 ulp of std.
+            prop_assert!(same(g, want, out_dt, op == UnaryOp::Exp), "{:?} {}: got {} want {} for {}", op, d, g, want, x);
         }
     }
 

@@ -121,6 +121,12 @@ impl Layout {
         pos
     }
 
+    /// NumPy's C-contiguity for bare shape/strides, without building a `Layout`: lets hot paths
+    /// treat an array as one flat run.
+    pub fn is_packed_c(shape: &[usize], strides: &[isize], itemsize: usize) -> bool {
+        flags::is_contiguous(shape, strides, itemsize, Order::C)
+    }
+
     pub fn is_c_contiguous(&self, itemsize: usize) -> bool {
         flags::is_contiguous(&self.shape, &self.strides, itemsize, Order::C)
     }

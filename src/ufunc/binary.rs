@@ -180,17 +180,20 @@ unsafe fn run_into(
     ptr: *mut u8,
     layout: &Layout,
 ) -> Result<()> {
-    let cast = |x: &NdArray| {
-        if x.dtype() == loop_dt {
-            Ok(x.clone())
+    // Casting and broadcasting only when needed: small arrays are dominated by such overhead.
+    let prepare = |x: &NdArray| -> Result<NdArray> {
+        let x = if x.dtype() == loop_dt {
+            x.clone()
         } else {
-            x.astype(loop_dt)
+            x.astype(loop_dt)?
+        };
+        if x.shape() == layout.shape.as_slice() {
+            Ok(x)
+        } else {
+            x.broadcast_to(&layout.shape)
         }
     };
-    let (a, b) = (
-        cast(a)?.broadcast_to(&layout.shape)?,
-        cast(b)?.broadcast_to(&layout.shape)?,
-    );
+    let (a, b) = (prepare(a)?, prepare(b)?);
     if op == BinaryOp::Power && (loop_dt.is_signed_int()) && b.to_vec_f64().iter().any(|&e| e < 0.0)
     {
         return Err(Error::invalid(
@@ -235,21 +238,41 @@ impl Go<'_> {
         f: impl Fn(A, B) -> O + Sync,
     ) -> Result<()> {
         let bytes = size_of::<A>() + size_of::<B>() + size_of::<O>();
-        let ins = [
-            (self.a.data_ptr(), self.a.strides()),
-            (self.b.data_ptr(), self.b.strides()),
-        ];
-        // SAFETY: forwarded.
-        unsafe {
-            elementwise::run(
-                self.a.shape(),
-                self.out,
-                self.out_strides,
-                ins,
-                bytes,
-                &Map2::new(f),
-            )
-        };
+        let kernel = Map2::new(f);
+        let packed =
+            |strides: &[isize], isz: usize| Layout::is_packed_c(self.a.shape(), strides, isz);
+        if packed(self.out_strides, size_of::<O>())
+            && packed(self.a.strides(), size_of::<A>())
+            && packed(self.b.strides(), size_of::<B>())
+        {
+            // All three packed in C order: one flat run, no axis planning.
+            let n = [self.a.size()];
+            let (sa, sb, so) = (
+                [size_of::<A>() as isize],
+                [size_of::<B>() as isize],
+                [size_of::<O>() as isize],
+            );
+            let ins: [(*const u8, &[isize]); 2] =
+                [(self.a.data_ptr(), &sa), (self.b.data_ptr(), &sb)];
+            // SAFETY: forwarded; a packed layout of n elements is one run of n.
+            unsafe { elementwise::run(&n, self.out, &so, ins, bytes, &kernel) };
+        } else {
+            let ins = [
+                (self.a.data_ptr(), self.a.strides()),
+                (self.b.data_ptr(), self.b.strides()),
+            ];
+            // SAFETY: forwarded.
+            unsafe {
+                elementwise::run(
+                    self.a.shape(),
+                    self.out,
+                    self.out_strides,
+                    ins,
+                    bytes,
+                    &kernel,
+                )
+            };
+        }
         Ok(())
     }
 

@@ -258,6 +258,13 @@ unsafe impl<P> Send for SendPtr<P> {}
 // SAFETY: as above.
 unsafe impl<P> Sync for SendPtr<P> {}
 
+impl<P: Copy> SendPtr<P> {
+    /// Through a method, closures capture the whole (Send) wrapper, not the raw field.
+    fn get(self) -> P {
+        self.0
+    }
+}
+
 /// # Safety
 /// As in `reduce_typed`.
 unsafe fn reduce_parallel<T: Scalar>(plan: &AxisPlan, inp: *const u8, out: *mut u8, kind: Kind) {
@@ -298,14 +305,13 @@ unsafe fn reduce_parallel<T: Scalar>(plan: &AxisPlan, inp: *const u8, out: *mut 
     let partials: Vec<T> = (0..n.div_ceil(per))
         .into_par_iter()
         .map(|c| {
-            let ip = ip;
             let lo = c * per;
             let mut sub = plan.clone();
             sub.shape[0] = per.min(n - lo);
             let mut acc = init;
             // SAFETY: position `lo` of axis 0 is in bounds; `acc` is this task's own output.
             unsafe {
-                let i = ip.0.offset(lo as isize * plan.strides[0][0]);
+                let i = ip.get().offset(lo as isize * plan.strides[0][0]);
                 reduce_planned::<T>(&sub, i, &mut acc as *mut T as *mut u8, kind);
             }
             acc
@@ -461,26 +467,30 @@ fn pairwise_body<T: Scalar>(a: &[T]) -> T {
         return a.iter().fold(T::ZERO, |s, &x| s.add(x));
     }
     if n <= 128 {
-        let mut r = [T::ZERO; 8];
-        r.copy_from_slice(&a[..8]);
-        let mut i = 8;
-        while i + 8 <= n {
-            for k in 0..8 {
-                r[k] = r[k].add(a[i + k]);
+        // Sixteen accumulators (two vector registers of f64) hide the add latency; the lanes
+        // are combined as a balanced tree, so the error stays that of pairwise summation.
+        if n < 16 {
+            return a.iter().fold(T::ZERO, |s, &x| s.add(x));
+        }
+        let (head, tail) = a.split_at(n - n % 16);
+        let mut r = [T::ZERO; 16];
+        r.copy_from_slice(&head[..16]);
+        for c in head[16..].chunks_exact(16) {
+            for k in 0..16 {
+                r[k] = r[k].add(c[k]);
             }
-            i += 8;
         }
-        let mut res = r[0]
-            .add(r[1])
-            .add(r[2].add(r[3]))
-            .add(r[4].add(r[5]).add(r[6].add(r[7])));
-        for &x in &a[i..] {
-            res = res.add(x);
+        let mut w = 16;
+        while w > 1 {
+            w /= 2;
+            for k in 0..w {
+                r[k] = r[k].add(r[k + w]);
+            }
         }
-        return res;
+        return tail.iter().fold(r[0], |s, &x| s.add(x));
     }
     let mut n2 = n / 2;
-    n2 -= n2 % 8;
+    n2 -= n2 % 16;
     pairwise_body(&a[..n2]).add(pairwise_body(&a[n2..]))
 }
 

@@ -30,6 +30,7 @@ pub trait Scalar: Element + Copy {
 pub trait FloatScalar: Scalar {
     fn div(self, o: Self) -> Self;
     fn sqrt(self) -> Self;
+    /// Vectorisable, within 2 ulp of std's `exp` (see `ufunc::exp`).
     fn exp(self) -> Self;
     fn ln(self) -> Self;
     fn sin(self) -> Self;
@@ -98,7 +99,7 @@ macro_rules! float_scalar {
         impl FloatScalar for $t {
             #[inline(always)] fn div(self, o: Self) -> Self { self / o }
             #[inline(always)] fn sqrt(self) -> Self { <$t>::sqrt(self) }
-            #[inline] fn exp(self) -> Self { <$t>::exp(self) }
+            #[inline(always)] fn exp(self) -> Self { float_exp(self) }
             #[inline] fn ln(self) -> Self { <$t>::ln(self) }
             #[inline] fn sin(self) -> Self { <$t>::sin(self) }
             #[inline] fn cos(self) -> Self { <$t>::cos(self) }
@@ -107,6 +108,26 @@ macro_rules! float_scalar {
     )*};
 }
 float_scalar!(f32, f64);
+
+trait FastExp {
+    fn fast_exp(self) -> Self;
+}
+impl FastExp for f64 {
+    #[inline(always)]
+    fn fast_exp(self) -> f64 {
+        super::exp::exp_f64(self)
+    }
+}
+impl FastExp for f32 {
+    #[inline(always)]
+    fn fast_exp(self) -> f32 {
+        super::exp::exp_f32(self)
+    }
+}
+#[inline(always)]
+fn float_exp<T: FastExp>(x: T) -> T {
+    x.fast_exp()
+}
 
 #[cfg(test)]
 mod tests {
