@@ -77,6 +77,11 @@ mod tests {
         (a.to_bits() as i64 - b.to_bits() as i64).unsigned_abs()
     }
 
+    // Miri deliberately perturbs std's transcendental functions by a few ulp (to model their
+    // imprecision), so under Miri the reference itself is noisy.
+    const F64_ULPS: u64 = if cfg!(miri) { 16 } else { 2 };
+    const F32_ULPS: i64 = if cfg!(miri) { 16 } else { 2 };
+
     #[test]
     fn within_two_ulp_of_std() {
         let mut worst = 0;
@@ -96,21 +101,21 @@ mod tests {
             let (got, want) = (exp_f64(x), x.exp());
             // Subnormal results carry fewer bits; compare those absolutely.
             if want < f64::MIN_POSITIVE {
-                assert!((got - want).abs() <= 2.0 * 4.9e-324, "{x}: {got} vs {want}");
+                assert!(
+                    (got - want).abs() <= F64_ULPS as f64 * 4.9e-324,
+                    "{x}: {got} vs {want}"
+                );
                 continue;
             }
             worst = worst.max(ulps(got, want));
             let xf = x as f32;
             let (gf, wf) = (exp_f32(xf), xf.exp());
             if wf.is_normal() {
-                assert!(
-                    ulps(gf as f64, wf as f64) <= 1 << 29
-                        && (gf.to_bits() as i64 - wf.to_bits() as i64).abs() <= 2,
-                    "{xf}: {gf} vs {wf}"
-                );
+                let d = (gf.to_bits() as i64 - wf.to_bits() as i64).abs();
+                assert!(d <= F32_ULPS, "{xf}: {gf} vs {wf}");
             }
         }
-        assert!(worst <= 2, "worst {worst} ulp");
+        assert!(worst <= F64_ULPS, "worst {worst} ulp");
         assert_eq!(exp_f64(710.0), f64::INFINITY);
         assert_eq!(exp_f64(-800.0), 0.0);
         assert!(exp_f64(f64::NAN).is_nan());

@@ -269,11 +269,13 @@ impl<P: Copy> SendPtr<P> {
 /// As in `reduce_typed`.
 unsafe fn reduce_parallel<T: Scalar>(plan: &AxisPlan, inp: *const u8, out: *mut u8, kind: Kind) {
     let bytes = plan.size() * size_of::<T>();
-    let threads = rayon::current_num_threads();
-    if bytes < PARALLEL_BYTES || threads < 2 || plan.ndim() == 0 {
+    // Size first: small work never touches rayon (not even to ask for its thread count,
+    // which would start the global pool).
+    if bytes < PARALLEL_BYTES || plan.ndim() == 0 || rayon::current_num_threads() < 2 {
         // SAFETY: forwarded.
         return unsafe { reduce_planned::<T>(plan, inp, out, kind) };
     }
+    let threads = rayon::current_num_threads();
     let (ip, op) = (SendPtr(inp), SendPtr(out));
     // Prefer splitting the longest kept axis: threads then own disjoint outputs.
     let kept_axis = (0..plan.ndim())
