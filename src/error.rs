@@ -8,16 +8,21 @@ use crate::dtype::DType;
 /// Result alias used by every fallible operation in the crate.
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// Formats a shape the way NumPy prints it: `(3, 4)`, `(5,)`, `()`.
-pub fn shape_str(shape: &[usize]) -> String {
-    match shape {
+/// Formats a list like a Python tuple: `(3, 4)`, `(5,)`, `()`.
+fn tuple_str<T: std::fmt::Display>(items: &[T]) -> String {
+    match items {
         [] => "()".to_string(),
         [n] => format!("({n},)"),
         _ => {
-            let parts: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+            let parts: Vec<String> = items.iter().map(|d| d.to_string()).collect();
             format!("({})", parts.join(", "))
         }
     }
+}
+
+/// Formats a shape the way NumPy prints it: `(3, 4)`, `(5,)`, `()`.
+pub fn shape_str(shape: &[usize]) -> String {
+    tuple_str(shape)
 }
 
 /// Formats a shape as NumPy's broadcast errors do, without spaces: `(3,4)`, `(5,)`.
@@ -27,14 +32,7 @@ pub fn shape_str_compact(shape: &[usize]) -> String {
 
 /// Formats byte strides like a NumPy tuple.
 pub fn strides_str(strides: &[isize]) -> String {
-    match strides {
-        [] => "()".to_string(),
-        [n] => format!("({n},)"),
-        _ => {
-            let parts: Vec<String> = strides.iter().map(|d| d.to_string()).collect();
-            format!("({})", parts.join(", "))
-        }
-    }
+    tuple_str(strides)
 }
 
 #[derive(Debug)]

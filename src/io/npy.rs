@@ -1,7 +1,7 @@
 //! Loading, saving and memory-mapping `.npy` files.
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use super::npy_header::NpyHeader;
@@ -14,12 +14,17 @@ use crate::s;
 /// Reads just the header of a `.npy` file, and checks that the file holds all the data the
 /// header announces.
 pub fn read_npy_header(path: impl AsRef<Path>) -> Result<NpyHeader> {
-    let path = path.as_ref();
+    open_checked(path.as_ref()).map(|(_, header)| header)
+}
+
+/// Opens a `.npy` file and reads its header, checking that the file holds all the data the
+/// header announces (before anything is allocated for them).
+fn open_checked(path: &Path) -> Result<(File, NpyHeader)> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let file_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
     let header = NpyHeader::read_from(&mut BufReader::new(&file))?;
     check_data_len(&header, file_len)?;
-    Ok(header)
+    Ok((file, header))
 }
 
 fn check_data_len(h: &NpyHeader, file_len: u64) -> Result<()> {
@@ -41,16 +46,14 @@ fn check_data_len(h: &NpyHeader, file_len: u64) -> Result<()> {
 /// anything is allocated.
 pub fn load_npy(path: impl AsRef<Path>) -> Result<NdArray> {
     let path = path.as_ref();
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let file_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
-    let mut reader = BufReader::new(file);
-    let h = NpyHeader::read_from(&mut reader)?;
-    check_data_len(&h, file_len)?;
+    let (mut file, h) = open_checked(path)?;
+    file.seek(SeekFrom::Start(h.data_offset as u64))
+        .map_err(|e| Error::io(path, e))?;
     let mut buffer = Buffer::zeroed(h.data_len())?;
     let bytes = buffer
         .as_bytes_mut()
         .expect("a fresh heap buffer is writeable");
-    reader.read_exact(bytes).map_err(|e| Error::io(path, e))?;
+    file.read_exact(bytes).map_err(|e| Error::io(path, e))?;
     if h.big_endian {
         let isz = h.dtype.itemsize();
         for elem in bytes.chunks_exact_mut(isz) {
@@ -68,10 +71,7 @@ pub fn load_npy(path: impl AsRef<Path>) -> Result<NdArray> {
 /// lives, reads see the change (or fault, on truncation), as with any memory map.
 pub fn load_npy_mmap(path: impl AsRef<Path>) -> Result<NdArray> {
     let path = path.as_ref();
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let file_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
-    let h = NpyHeader::read_from(&mut BufReader::new(&file))?;
-    check_data_len(&h, file_len)?;
+    let (file, h) = open_checked(path)?;
     if h.big_endian {
         return Err(Error::npy(
             "big-endian data cannot be memory-mapped as native values; use load_npy",

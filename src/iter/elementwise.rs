@@ -64,6 +64,20 @@ pub unsafe fn run<const N: usize, K: Kernel<N>>(
     if shape.contains(&0) {
         return;
     }
+    // One axis and little work: nothing to plan, one run (keeps small calls cheap).
+    if shape.len() == 1 && shape[0].saturating_mul(bytes_per_element) < PARALLEL_BYTES {
+        // SAFETY: forwarded from the caller; the single axis is the run.
+        unsafe {
+            kernel.run(
+                out,
+                out_strides[0],
+                std::array::from_fn(|k| ins[k].0),
+                std::array::from_fn(|k| ins[k].1[0]),
+                shape[0],
+            )
+        };
+        return;
+    }
     let mut all: Vec<&[isize]> = Vec::with_capacity(N + 1);
     all.push(out_strides);
     all.extend(ins.iter().map(|(_, s)| *s));

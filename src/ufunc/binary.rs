@@ -181,19 +181,23 @@ unsafe fn run_into(
     layout: &Layout,
 ) -> Result<()> {
     // Casting and broadcasting only when needed: small arrays are dominated by such overhead.
-    let prepare = |x: &NdArray| -> Result<NdArray> {
+    let prepare = |x: &NdArray| -> Result<Option<NdArray>> {
+        if x.dtype() == loop_dt && x.shape() == layout.shape.as_slice() {
+            return Ok(None);
+        }
         let x = if x.dtype() == loop_dt {
             x.clone()
         } else {
             x.astype(loop_dt)?
         };
-        if x.shape() == layout.shape.as_slice() {
-            Ok(x)
+        Ok(Some(if x.shape() == layout.shape.as_slice() {
+            x
         } else {
-            x.broadcast_to(&layout.shape)
-        }
+            x.broadcast_to(&layout.shape)?
+        }))
     };
-    let (a, b) = (prepare(a)?, prepare(b)?);
+    let (pa, pb) = (prepare(a)?, prepare(b)?);
+    let (a, b) = (pa.as_ref().unwrap_or(a), pb.as_ref().unwrap_or(b));
     if op == BinaryOp::Power && (loop_dt.is_signed_int()) && b.to_vec_f64().iter().any(|&e| e < 0.0)
     {
         return Err(Error::invalid(
@@ -206,8 +210,8 @@ unsafe fn run_into(
     // SAFETY: offsets of non-empty in-bounds layouts are inside their buffers.
     let out = unsafe { ptr.add(layout.offset) };
     let go = Go {
-        a: &a,
-        b: &b,
+        a,
+        b,
         out,
         out_strides: &layout.strides,
     };

@@ -15,9 +15,22 @@ pub enum SimdLevel {
     Portable,
 }
 
+/// The level in use: the CPU's best, or a lower one named by the environment variable
+/// `NDSTRIDE_SIMD` (`avx2` or `portable`), for comparing instruction sets.
 pub fn simd_level() -> SimdLevel {
     static LEVEL: OnceLock<SimdLevel> = OnceLock::new();
     *LEVEL.get_or_init(|| {
+        let best = detect();
+        match std::env::var("NDSTRIDE_SIMD").as_deref() {
+            Ok("portable") => SimdLevel::Portable,
+            Ok("avx2") if best != SimdLevel::Portable => SimdLevel::Avx2,
+            _ => best,
+        }
+    })
+}
+
+fn detect() -> SimdLevel {
+    {
         #[cfg(target_arch = "x86_64")]
         {
             if std::arch::is_x86_feature_detected!("avx512f")
@@ -34,7 +47,7 @@ pub fn simd_level() -> SimdLevel {
             }
         }
         SimdLevel::Portable
-    })
+    }
 }
 
 /// Defines `$name`, which runs `$body` (a function of slices, marked `#[inline(always)]`)
