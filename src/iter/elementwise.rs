@@ -17,9 +17,10 @@ use super::plan::{AxisPlan, plan_axes};
 /// of 16/32/64/128 for f64 transposes on Zen 4, see BENCHMARKS.md).
 pub const TILE: usize = 32;
 
-/// Below this many bytes touched, work stays on the calling thread: waking rayon costs about
-/// 10 µs, which a 1 MiB pass (~50 µs) still amortises.
-pub const PARALLEL_BYTES: usize = 1 << 20;
+/// Below this many bytes touched (all operands), work stays on the calling thread. Measured
+/// for `a + b` f64 on the 2-core Zen 4 (BENCHMARKS.md): two threads lose 1.56× at 1176 KiB,
+/// win 1.1× at 1536 KiB and 2.4× at 2400 KiB, so the crossover is taken at 1.5 MiB.
+pub const PARALLEL_BYTES: usize = 3 << 19;
 
 /// An inner loop: `n` elements at `out + i*out_stride` and `ins[k] + i*in_strides[k]`.
 pub trait Kernel<const N: usize>: Sync {

@@ -55,8 +55,9 @@ impl ReduceOp {
     }
 }
 
-/// Work below this many input bytes stays on one thread.
-const PARALLEL_BYTES: usize = 1 << 20;
+/// Work below this many input bytes stays on one thread (the elementwise engine's measured
+/// crossover; a reduction moves fewer bytes per element, so this errs towards one thread).
+use crate::iter::elementwise::PARALLEL_BYTES;
 
 /// Reduces `a` over `axes` (all axes when `None`).
 pub fn reduce(
