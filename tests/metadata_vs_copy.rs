@@ -51,7 +51,12 @@ fn check(name: &str, source: &NdArray, op: impl FnOnce() -> NdArray, e: Expect) 
         u64::from(e.copied > 0),
         "{name}: allocations"
     );
-    let vals: Vec<i64> = r.to_vec_f64().into_iter().map(|v| v as i64).collect();
+    let vals: Vec<i64> = r
+        .to_vec_f64()
+        .unwrap()
+        .into_iter()
+        .map(|v| v as i64)
+        .collect();
     assert_eq!(vals, e.values, "{name}: values");
 }
 
@@ -533,4 +538,19 @@ fn bad_input_is_an_error_not_a_panic() {
     let mut w = a.as_strided(&[4, 3], &[1, 1]).unwrap();
     assert!(!w.flags().writeable);
     assert!(w.view_mut::<i8>().is_err());
+}
+
+#[test]
+fn huge_broadcast_views_fail_cleanly_when_materialised() {
+    // 2^62 logical elements over one 8-byte buffer: fine as a view, too big to copy.
+    let one = NdArray::full::<f64>(&[1], 1.0).unwrap();
+    let huge = one.broadcast_to(&[1 << 31, 1 << 31]).unwrap();
+    assert_eq!(huge.size(), 1 << 62);
+    assert!(huge.to_vec::<f64>().is_err());
+    assert!(huge.to_vec_f64().is_err());
+    assert!(huge.view::<f64>().unwrap().to_vec().is_err());
+    assert!(huge.copy().is_err());
+    assert!(huge.try_to_contiguous(Order::C).is_err());
+    assert!(huge.add(&one).is_err());
+    assert!(huge.astype(DType::F32).is_err());
 }

@@ -201,10 +201,10 @@ proptest! {
         let shape = ndstride::broadcast_shapes(&[&sa, &sb]).unwrap();
         prop_assert_eq!(got.shape(), &shape[..]);
         prop_assert_eq!(got.dtype(), out_dt);
-        let xa = a.broadcast_to(&shape).unwrap().to_vec_f64();
-        let xb = b.broadcast_to(&shape).unwrap().to_vec_f64();
+        let xa = a.broadcast_to(&shape).unwrap().to_vec_f64().unwrap();
+        let xb = b.broadcast_to(&shape).unwrap().to_vec_f64().unwrap();
         let approx = matches!(op, BinaryOp::Divide | BinaryOp::Power) && loop_dt.is_float();
-        for (i, (g, (x, y))) in got.to_vec_f64().into_iter().zip(xa.into_iter().zip(xb)).enumerate() {
+        for (i, (g, (x, y))) in got.to_vec_f64().unwrap().into_iter().zip(xa.into_iter().zip(xb)).enumerate() {
             let want = reference_binary(op, x, y, loop_dt);
             prop_assert!(same(g, want, out_dt, approx), "{:?} {} {} -> element {}: got {} want {} ({} op {})", op, da, db, i, g, want, x, y);
         }
@@ -230,7 +230,7 @@ proptest! {
         let got = ndstride::ufunc::unary(op, &a).unwrap();
         prop_assert_eq!(got.dtype(), out_dt);
         prop_assert_eq!(got.shape(), a.shape());
-        for (g, x) in got.to_vec_f64().into_iter().zip(a.to_vec_f64()) {
+        for (g, x) in got.to_vec_f64().unwrap().into_iter().zip(a.to_vec_f64().unwrap()) {
             let x = fit(x, loop_dt);
             let single = loop_dt == DType::F32;
             let fl = |f: fn(f64) -> f64, f32f: fn(f32) -> f32| if single { f32f(x as f32) as f64 } else { f(x) };
@@ -266,7 +266,7 @@ proptest! {
         let axes: Vec<isize> = (0..shape.len()).filter(|k| axis_bits & (1 << k) != 0).map(|k| k as isize).collect();
         let reduced = |k: usize| axes.contains(&(k as isize));
         let kept_shape: Vec<usize> = (0..shape.len()).filter(|&k| !reduced(k)).map(|k| shape[k]).collect();
-        let vals = a.to_vec_f64();
+        let vals = a.to_vec_f64().unwrap();
         // Group the input values by output position, index by index.
         let nout: usize = kept_shape.iter().product();
         let mut groups = vec![vec![]; nout];
@@ -293,7 +293,7 @@ proptest! {
         prop_assert_eq!(sum.shape(), &want_shape[..]);
         for (o, g) in groups.iter().enumerate() {
             let exact: f64 = g.iter().map(|v| fit(*v, acc)).sum();
-            let s = sum.to_vec_f64()[o];
+            let s = sum.to_vec_f64().unwrap()[o];
             if acc.is_float() {
                 let tol = if acc == DType::F32 { 1e-5 } else { 1e-12 } * g.iter().map(|v| v.abs()).sum::<f64>().max(1.0);
                 prop_assert!((s - exact).abs() <= tol || (s.is_nan() && exact.is_nan()), "sum {} vs {}", s, exact);
@@ -301,9 +301,9 @@ proptest! {
                 prop_assert_eq!(s, fit(exact, acc));
             }
             let m = g.iter().fold(f64::NEG_INFINITY, |m, &v| if m.is_nan() || v.is_nan() { f64::NAN } else { m.max(v) });
-            let got = max.to_vec_f64()[o];
+            let got = max.to_vec_f64().unwrap()[o];
             prop_assert!(got == m || (got.is_nan() && m.is_nan()), "max {} vs {}", got, m);
-            prop_assert_eq!(any.to_vec_f64()[o], g.iter().any(|v| *v != 0.0) as u8 as f64);
+            prop_assert_eq!(any.to_vec_f64().unwrap()[o], g.iter().any(|v| *v != 0.0) as u8 as f64);
         }
         // argmax along the last reduced axis only when exactly one axis is reduced
         if axes.len() == 1 {
@@ -314,7 +314,7 @@ proptest! {
                     let m = g.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
                     g.iter().position(|&v| v == m).unwrap()
                 });
-                prop_assert_eq!(am.to_vec_f64()[o] as usize, want);
+                prop_assert_eq!(am.to_vec_f64().unwrap()[o] as usize, want);
             }
         }
     }

@@ -482,7 +482,7 @@ proptest! {
         prop_assert_eq!(got.is_ok(), inside);
         if let Ok(v) = got {
             // Reading goes through unaligned-safe copies; odd strides are fine for that.
-            let bytes = v.view_dtype(DType::I16).unwrap().to_vec_f64();
+            let bytes = v.view_dtype(DType::I16).unwrap().to_vec_f64().unwrap();
             prop_assert_eq!(bytes.len(), v.size());
         }
     }

@@ -117,9 +117,10 @@ impl NdArray {
                 requested: std::any::type_name::<T>(),
             });
         }
-        let mut out = vec![T::zeroed(); self.size()];
-        CopyStats::record_copy(self.nbytes());
+        // Validate the size first: a broadcast view can have far more elements than memory.
         let dst = Layout::contiguous(self.shape(), self.itemsize(), Order::C)?;
+        let mut out = try_vec::<T>(self.size())?;
+        CopyStats::record_copy(self.nbytes());
         // SAFETY: `out` is packed for this shape and item size; the source layout is in bounds.
         unsafe {
             copy_strided(
@@ -155,18 +156,33 @@ impl NdArray {
     }
 
     /// Every element converted to f64 in logical order (exact for all but the largest 64-bit
-    /// integers). Handy for references and printing.
-    pub fn to_vec_f64(&self) -> Vec<f64> {
+    /// integers). Handy for references and printing. Errors when the elements would not fit in
+    /// memory (a large broadcast view).
+    pub fn to_vec_f64(&self) -> Result<Vec<f64>> {
+        crate::layout::checked_nbytes(self.shape(), 8)?;
+        let mut out = try_vec::<f64>(0)?;
+        out.try_reserve_exact(self.size())
+            .map_err(|_| Error::invalid(format!("cannot allocate {} elements", self.size())))?;
         let base = self.buffer_ptr();
         let offsets = OffsetIter::new(self.shape(), self.strides(), self.offset() as isize);
         crate::dispatch_numeric!(self.dtype, S => {
             // SAFETY: in-bounds element offsets; unaligned read.
-            offsets.map(|o| unsafe { (base.offset(o) as *const S).read_unaligned() }.to_f64()).collect()
+            out.extend(offsets.map(|o| unsafe { (base.offset(o) as *const S).read_unaligned() }.to_f64()))
         }, bool => {
             // SAFETY: in-bounds element offsets.
-            offsets.map(|o| (unsafe { *base.offset(o) } != 0) as u8 as f64).collect()
-        })
+            out.extend(offsets.map(|o| (unsafe { *base.offset(o) } != 0) as u8 as f64))
+        });
+        Ok(out)
     }
+}
+
+/// A zero-filled `Vec` of `n` elements, or an error (never an abort) when memory is short.
+pub(crate) fn try_vec<T: Element>(n: usize) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n)
+        .map_err(|_| Error::invalid(format!("cannot allocate {n} elements of {}", T::DTYPE)))?;
+    v.resize(n, T::zeroed());
+    Ok(v)
 }
 
 fn convert<S, D>(src: impl Iterator<Item = *const u8>, dst: &mut [u8])

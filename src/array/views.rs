@@ -143,11 +143,11 @@ macro_rules! shared_view_methods {
             .map(move |off| unsafe { &*(base.offset(off) as *const T) })
         }
 
-        /// The elements copied out in logical (C) order.
-        pub fn to_vec(&self) -> Vec<T> {
-            let mut out = vec![T::zeroed(); self.size()];
-            let dst = Layout::contiguous(self.shape(), std::mem::size_of::<T>(), crate::Order::C)
-                .expect("an existing view's shape fits in memory");
+        /// The elements copied out in logical (C) order; an error when they would not fit in
+        /// memory (a large broadcast view).
+        pub fn to_vec(&self) -> Result<Vec<T>> {
+            let dst = Layout::contiguous(self.shape(), std::mem::size_of::<T>(), crate::Order::C)?;
+            let mut out = super::copy::try_vec::<T>(self.size())?;
             // SAFETY: `out` is a fresh, packed buffer for the shape; the source layout is in
             // bounds; they do not overlap.
             unsafe {
@@ -159,7 +159,7 @@ macro_rules! shared_view_methods {
                     std::mem::size_of::<T>(),
                 )
             };
-            out
+            Ok(out)
         }
 
         /// The elements as one slice when they are C-contiguous with a positive layout.

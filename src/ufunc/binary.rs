@@ -196,14 +196,21 @@ unsafe fn run_into(
             x.broadcast_to(&layout.shape)?
         }))
     };
+    // Checked on the exponents as given (before broadcasting, which could repeat them).
+    if op == BinaryOp::Power
+        && loop_dt.is_signed_int()
+        && b.dtype().is_signed_int()
+        && !b.is_empty()
+    {
+        let min = super::reduce::reduce(super::ReduceOp::Min, b, None, false)?;
+        if min.to_vec_f64()?[0] < 0.0 {
+            return Err(Error::invalid(
+                "Integers to negative integer powers are not allowed.",
+            ));
+        }
+    }
     let (pa, pb) = (prepare(a)?, prepare(b)?);
     let (a, b) = (pa.as_ref().unwrap_or(a), pb.as_ref().unwrap_or(b));
-    if op == BinaryOp::Power && (loop_dt.is_signed_int()) && b.to_vec_f64().iter().any(|&e| e < 0.0)
-    {
-        return Err(Error::invalid(
-            "Integers to negative integer powers are not allowed.",
-        ));
-    }
     if layout.shape.contains(&0) {
         return Ok(());
     }
