@@ -7,8 +7,9 @@
 //!
 //! Layers, lowest first (a lower layer never imports a higher one):
 //! 1. [`dtype`], [`buffer`], [`layout`] — element types, raw storage, pure stride arithmetic;
-//! 2. [`array`], [`iter`] — `NdArray` and typed views, strided iteration and copies;
-//! 3. (ufuncs, linalg) and 4. [`io`] (`.npy`, memory maps), distance back ends.
+//! 2. [`array`](mod@array), [`iter`] — `NdArray` and typed views, strided iteration and copies;
+//! 3. [`ufunc`] — elementwise operations, broadcasting, reductions (linalg to come);
+//! 4. [`io`] — `.npy` files and memory maps (distance back ends to come).
 //!
 //! ```
 //! use ndstride::{CopyStats, DType, NdArray, Order, s, shares_memory};

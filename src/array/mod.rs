@@ -21,7 +21,7 @@ mod metadata;
 mod random;
 mod views;
 
-pub use memory::{may_share_memory, shares_memory, shares_memory_bounded};
+pub use memory::{SHARES_MEMORY_MAX_WORK, may_share_memory, shares_memory, shares_memory_bounded};
 pub use views::{ArrayView, ArrayViewMut};
 
 use std::sync::Arc;
