@@ -554,3 +554,21 @@ fn huge_broadcast_views_fail_cleanly_when_materialised() {
     assert!(huge.add(&one).is_err());
     assert!(huge.astype(DType::F32).is_err());
 }
+
+#[test]
+fn absurd_ndim_is_an_error() {
+    // NumPy 2 allows 64 axes; so do we, and say so past that.
+    assert!(NdArray::zeros(&[1; 64], DType::U8).is_ok());
+    let e = NdArray::zeros(&[1; 65], DType::U8).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "maximum supported dimension for an ndarray is currently 64, found 65"
+    );
+    let a = NdArray::zeros(&[1; 64], DType::U8).unwrap();
+    assert!(a.expand_dims(0).is_err());
+    assert!(
+        a.slice(ndstride::SliceInfo::new(vec![ndstride::SliceItem::NewAxis]))
+            .is_err()
+    );
+    assert!(NdArray::zeros(&[1; 1_000_000], DType::U8).is_err());
+}

@@ -294,6 +294,13 @@ fn parse_dict(text: &str) -> Result<NpyHeader> {
     let descr = descr.ok_or_else(|| Error::npy("header has no 'descr'"))?;
     let fortran_order = fortran.ok_or_else(|| Error::npy("header has no 'fortran_order'"))?;
     let shape = shape.ok_or_else(|| Error::npy("header has no 'shape'"))?;
+    if shape.len() > crate::layout::MAX_NDIM {
+        return Err(Error::npy(format!(
+            "shape has {} axes; at most {} are supported",
+            shape.len(),
+            crate::layout::MAX_NDIM
+        )));
+    }
     let (dtype, big_endian) = DType::from_descr(&descr)?;
     checked_nbytes(&shape, dtype.itemsize()).map_err(|_| {
         Error::npy(format!(
@@ -367,6 +374,11 @@ mod tests {
             .unwrap_err();
         assert!(e.to_string().contains("overflows"), "{e}");
         assert!(mk("{'descr': '<f8', 'fortran_order': False, 'shape': (2,)} junk").is_err());
+        let many = format!(
+            "{{'descr': '<f8', 'fortran_order': False, 'shape': ({}), }}",
+            "1, ".repeat(65)
+        );
+        assert!(mk(&many).unwrap_err().to_string().contains("65 axes"));
         assert!(mk("{'descr': '<f8").is_err());
         let mut v = b"\x93NUMPY\x02\x00".to_vec();
         v.extend_from_slice(&(100_000u32).to_le_bytes());

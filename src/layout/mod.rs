@@ -22,6 +22,9 @@ pub use slice_parse::parse_slice_str;
 
 use crate::error::{Error, Result};
 
+/// Most axes an array may have, as in NumPy 2 (`NPY_MAXDIMS`).
+pub const MAX_NDIM: usize = 64;
+
 /// Memory order of a contiguous array.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum Order {
@@ -87,6 +90,12 @@ impl Layout {
     /// Checks that every reachable byte lies in `[0, buffer_len)`, and that the offset itself is
     /// inside the buffer (so that pointer arithmetic on it stays in bounds even for empty views).
     pub fn check_in_buffer(&self, itemsize: usize, buffer_len: usize) -> Result<()> {
+        if self.shape.len() > MAX_NDIM {
+            return Err(Error::invalid(format!(
+                "maximum supported dimension for an ndarray is currently {MAX_NDIM}, found {}",
+                self.shape.len()
+            )));
+        }
         if self.shape.len() != self.strides.len() {
             return Err(Error::invalid(format!(
                 "shape has {} axes but strides have {}",
