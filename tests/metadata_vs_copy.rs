@@ -570,5 +570,8 @@ fn absurd_ndim_is_an_error() {
         a.slice(ndstride::SliceInfo::new(vec![ndstride::SliceItem::NewAxis]))
             .is_err()
     );
-    assert!(NdArray::zeros(&[1; 1_000_000], DType::U8).is_err());
+    // A million axes natively; Miri would take minutes to interpret the shape arithmetic.
+    if !cfg!(miri) {
+        assert!(NdArray::zeros(&[1; 1_000_000], DType::U8).is_err());
+    }
 }
