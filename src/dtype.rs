@@ -171,6 +171,8 @@ pub trait Element:
     fn to_f64(self) -> f64;
     /// Conversion from f64 with Rust's `as` semantics (saturating, NaN to 0 for integers).
     fn from_f64(v: f64) -> Self;
+    /// The element as i128: exact for every integer type (floats truncate, as `as` does).
+    fn to_i128(self) -> i128;
 }
 
 macro_rules! impl_element {
@@ -181,6 +183,8 @@ macro_rules! impl_element {
             fn to_f64(self) -> f64 { self as f64 }
             #[inline]
             fn from_f64(v: f64) -> Self { v as $t }
+            #[inline]
+            fn to_i128(self) -> i128 { self as i128 }
         }
     )*};
 }

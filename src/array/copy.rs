@@ -155,6 +155,15 @@ impl NdArray {
             bool => (unsafe { *base.offset(off) } != 0) as u8 as f64)
     }
 
+    /// One integer or bool element, exactly (f64 would round integers beyond 2^53).
+    pub(crate) fn element_i128(&self, index: &[usize]) -> i128 {
+        let off = self.layout.offset_of(index);
+        let base = self.buffer_ptr();
+        // SAFETY: as in `element_f64`.
+        crate::dispatch_numeric!(self.dtype, S => unsafe { (base.offset(off) as *const S).read_unaligned() }.to_i128(),
+            bool => (unsafe { *base.offset(off) } != 0) as i128)
+    }
+
     /// Every element converted to f64 in logical order (exact for all but the largest 64-bit
     /// integers). Handy for references and printing. Errors when the elements would not fit in
     /// memory (a large broadcast view).

@@ -48,7 +48,15 @@ impl fmt::Display for NdArray {
         collect_shown(&picks, &mut vec![], &mut shown);
         let values: Vec<f64> = shown.iter().map(|idx| self.element_f64(idx)).collect();
         let fmt_elem = ElementFormat::new(self.dtype, values.iter().copied());
-        let texts: Vec<String> = values.iter().map(|&v| fmt_elem.format(v)).collect();
+        let texts: Vec<String> = if self.dtype.is_float() || self.dtype == DType::Bool {
+            values.iter().map(|&v| fmt_elem.format(v)).collect()
+        } else {
+            // Integers print from their exact value: f64 would round beyond 2^53.
+            shown
+                .iter()
+                .map(|idx| self.element_i128(idx).to_string())
+                .collect()
+        };
         let width = texts.iter().map(|t| t.len()).max().unwrap_or(1);
         let prefix = "array(";
         let mut body = String::new();
@@ -341,6 +349,14 @@ mod tests {
             f.to_string(),
             "array([0.        , 0.14285715, 0.2857143 , 0.42857143, 0.5714286 ,\n       0.71428573, 0.85714287, 1.        , 1.1428572 , 1.2857143 ,\n       1.4285715 , 1.5714285 , 1.7142857 , 1.8571428 , 2.        ,\n       2.142857  , 2.2857144 , 2.4285715 , 2.5714285 , 2.7142856 ,\n       2.857143  , 3.        , 3.142857  , 3.2857144 , 3.4285715 ,\n       3.5714285 , 3.7142856 , 3.857143  , 4.        , 4.142857  ],\n      dtype=float32)"
         );
+        // Integers beyond 2^53 keep every digit (NumPy: array([18446744073709551615, 1], dtype=uint64)).
+        let wide = NdArray::from_vec(vec![u64::MAX, 1], &[2]).unwrap();
+        assert_eq!(
+            wide.to_string(),
+            "array([18446744073709551615,                    1], dtype=uint64)"
+        );
+        let odd = NdArray::from_vec(vec![9007199254740993i64], &[1]).unwrap();
+        assert_eq!(odd.to_string(), "array([9007199254740993])");
         let big = NdArray::arange(2000, DType::I64).unwrap();
         assert_eq!(
             big.to_string(),
