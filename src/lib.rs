@@ -6,9 +6,10 @@
 //! [`CopyStats`].
 //!
 //! Layers, lowest first (a lower layer never imports a higher one):
-//! 1. [`dtype`], [`buffer`], [`layout`] — element types, raw storage, pure stride arithmetic;
+//! 1. [`dtype`], [`buffer`], [`layout`], [`cpu`] — element types, raw storage, pure stride
+//!    arithmetic, run-time instruction-set dispatch;
 //! 2. [`array`](mod@array), [`iter`] — `NdArray` and typed views, strided iteration and copies;
-//! 3. [`ufunc`] — elementwise operations, broadcasting, reductions (linalg to come);
+//! 3. [`ufunc`], [`linalg`] — elementwise operations, broadcasting, reductions; matmul;
 //! 4. [`io`] — `.npy` files and memory maps (distance back ends to come).
 //!
 //! ```
@@ -28,11 +29,13 @@
 pub mod array;
 pub mod buffer;
 pub mod copy_stats;
+pub mod cpu;
 pub mod dtype;
 pub mod error;
 pub mod io;
 pub mod iter;
 pub mod layout;
+pub mod linalg;
 pub mod ufunc;
 
 pub use array::{

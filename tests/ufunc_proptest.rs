@@ -122,8 +122,8 @@ fn values(d: DType, n: usize, seed: u64) -> Vec<f64> {
             s ^= s << 17;
             let r = (s % 1000) as f64;
             match d {
-                DType::Bool => (s % 3 == 0) as u8 as f64,
-                DType::F32 | DType::F64 if s % 37 == 0 => f64::NAN,
+                DType::Bool => s.is_multiple_of(3) as u8 as f64,
+                DType::F32 | DType::F64 if s.is_multiple_of(37) => f64::NAN,
                 DType::F32 | DType::F64 => (r - 500.0) / 40.0,
                 _ if d.is_unsigned_int() => (s % 12) as f64,
                 _ => (s % 21) as f64 - 10.0,

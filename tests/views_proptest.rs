@@ -113,7 +113,7 @@ fn random_shape_of(size: usize, mut seed: u64) -> Vec<usize> {
     let mut rest = size;
     let mut shape = vec![];
     for _ in 0..ndim - 1 {
-        let divs: Vec<usize> = (1..=rest).filter(|d| rest % d == 0).collect();
+        let divs: Vec<usize> = (1..=rest).filter(|d| rest.is_multiple_of(*d)).collect();
         let d = divs[next() % divs.len()];
         shape.push(d);
         rest /= d;

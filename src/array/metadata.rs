@@ -174,7 +174,7 @@ impl NdArray {
             .ok_or_else(|| Error::overflow("reshape shape"))?;
         let mut out: Vec<usize> = shape.iter().map(|&d| d.max(0) as usize).collect();
         if let Some(&i) = unknown.first() {
-            if known == 0 || self.size() % known != 0 {
+            if known == 0 || !self.size().is_multiple_of(known) {
                 return Err(Error::shape(
                     "reshape",
                     format!(

@@ -178,7 +178,8 @@ impl NdArray {
             f_contiguous: self.is_f_contiguous(),
             owndata: self.base.is_none(),
             writeable: self.writeable,
-            aligned: self.layout.is_aligned(align) && (self.buffer.as_ptr() as usize) % align == 0,
+            aligned: self.layout.is_aligned(align)
+                && (self.buffer.as_ptr() as usize).is_multiple_of(align),
         }
     }
 

@@ -22,7 +22,7 @@ impl NdArray {
         }
         let align = std::mem::align_of::<T>();
         let addr = self.buffer_ptr() as usize + self.layout.offset;
-        if addr % align != 0 || !self.layout.is_aligned(align) {
+        if !addr.is_multiple_of(align) || !self.layout.is_aligned(align) {
             return Err(Error::Misaligned {
                 offset: self.layout.offset,
                 align,

@@ -35,7 +35,7 @@ pub(super) fn is_aligned(layout: &Layout, align: usize) -> bool {
         return true;
     }
     let a = align as isize;
-    layout.offset % align == 0
+    layout.offset.is_multiple_of(align)
         && layout
             .shape
             .iter()

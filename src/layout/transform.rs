@@ -160,7 +160,7 @@ impl Layout {
         }
         let mut l = self.clone();
         if new < old {
-            if old % new != 0 {
+            if !old.is_multiple_of(new) {
                 return Err(Error::invalid(
                     "When changing to a smaller dtype, its size must be a divisor of the size of original dtype",
                 ));

@@ -8,7 +8,7 @@ use super::simd::{map1, map2};
 use crate::iter::elementwise::Kernel;
 
 fn aligned<T>(p: *const u8) -> bool {
-    (p as usize) % std::mem::align_of::<T>() == 0
+    (p as usize).is_multiple_of(std::mem::align_of::<T>())
 }
 
 /// `out = f(in)`.

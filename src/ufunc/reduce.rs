@@ -18,8 +18,8 @@ use rayon::prelude::*;
 use super::binary::{BinaryOp, binary};
 use super::promote::sum_result;
 use super::scalar::Scalar;
-use super::simd::dispatched;
 use crate::array::NdArray;
+use crate::cpu::dispatched;
 use crate::dtype::{DType, Element};
 use crate::error::{Error, Result};
 use crate::iter::{AxisPlan, plan_axes};
@@ -361,7 +361,7 @@ unsafe fn reduce_planned<T: Scalar>(plan: &AxisPlan, inp: *const u8, out: *mut u
             if os == 0 {
                 let v = reduce_run::<T>(i, is, n, kind);
                 o.write(kind.combine(o.read(), v));
-            } else if is == w && os == w && (i as usize) % align_of::<T>() == 0 {
+            } else if is == w && os == w && (i as usize).is_multiple_of(align_of::<T>()) {
                 let src = std::slice::from_raw_parts(i as *const T, n);
                 accumulate(std::slice::from_raw_parts_mut(o, n), src, kind);
             } else {
@@ -398,7 +398,7 @@ unsafe fn reduce_planned<T: Scalar>(plan: &AxisPlan, inp: *const u8, out: *mut u
 /// The `n` elements are in bounds.
 unsafe fn reduce_run<T: Scalar>(p: *const u8, stride: isize, n: usize, kind: Kind) -> T {
     let w = size_of::<T>() as isize;
-    if stride == w && (p as usize) % align_of::<T>() == 0 {
+    if stride == w && (p as usize).is_multiple_of(align_of::<T>()) {
         // SAFETY: contiguous, aligned, in bounds.
         let s = unsafe { std::slice::from_raw_parts(p as *const T, n) };
         return match kind {
