@@ -70,8 +70,10 @@ pub(crate) trait GemmFloat:
 pub(crate) const MAX_TILE: usize = 8 * 48;
 
 // Block sizes were tuned on the development machine (2-core Xeon with AVX-512, 48 KiB L1d,
-// 2 MiB L2): kc 256-512 and nc 240-672 are all within a few percent; mc large (so that B is
-// packed once per call) is worth 10-25% over an L2-sized mc. See BENCHMARKS.md.
+// 2 MiB L2), f64 at 2048³: with mc large, kc · nc up to ~0.7 MiB (f64 kc 256-384 × nc 240-336)
+// is within ~3% of the best, while kc · nc ≥ 1.5 MiB loses 10-25% (the B block no longer sits
+// in L2); mc large (B packed once per call) is worth 10-25% over an L2-sized mc.
+// f32 was checked at kc 256-512 × nc 480-960. See BENCHMARKS.md.
 
 impl GemmFloat for f64 {
     fn gemm_kernel() -> GemmKernel<f64> {

@@ -13,7 +13,7 @@ use crate::dtype::{DType, Element};
 use crate::error::{Error, Result};
 use crate::iter::IndexIter;
 use crate::layout::Layout;
-use crate::ufunc::{can_cast_same_kind, result_type};
+use crate::ufunc::{out_target, result_type};
 
 /// NumPy's `np.matmul(a, b)` (`a @ b`): the matrix product of the last two axes, with 1-D
 /// operands promoted to a row (`a`) or column (`b`) vector and that axis removed from the
@@ -53,17 +53,7 @@ pub fn matmul_into<T: Element>(
 ) -> Result<()> {
     let shape = MatmulShape::new(a.shape(), b.shape())?;
     let dtype = result_type(a.dtype(), b.dtype());
-    let target = if T::DTYPE == DType::U8 && dtype == DType::Bool {
-        DType::Bool
-    } else {
-        T::DTYPE
-    };
-    if !can_cast_same_kind(dtype, target) {
-        return Err(Error::invalid(format!(
-            "Cannot cast ufunc 'matmul' output from {dtype} to {} with casting rule 'same_kind'",
-            T::DTYPE
-        )));
-    }
+    let target = out_target("matmul", dtype, T::DTYPE)?;
     if let Some(e) = shape.out_mismatch(out.shape()) {
         return Err(e);
     }

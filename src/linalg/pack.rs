@@ -51,29 +51,14 @@ pub(crate) unsafe fn pack_a_panel<T: Copy + Default>(
     mr: usize,
     out: &mut [T],
 ) {
-    if live < mr {
-        out.fill(T::default());
-    }
-    if a.rs == 1 {
-        // Columns are contiguous (A is a transposed view): copy `live` elements per column.
-        for (p, out) in out.chunks_exact_mut(mr).enumerate() {
-            // SAFETY: rows i .. i+live of column p0+p are inside the block.
-            let src = unsafe { std::slice::from_raw_parts(a.at(i, p0 + p), live) };
-            out[..live].copy_from_slice(src);
-        }
-    } else if a.cs == 1 && live == mr && mr == 8 {
+    if a.cs == 1 && a.rs != 1 && live == mr && mr == 8 {
         // Rows are contiguous (a plain row-major A): an 8 × 8 transpose per 8 steps of k.
         // SAFETY: rows i .. i+8, columns p0 .. p0+kc are inside the block.
         unsafe { transpose_rows_dispatched(a, i, p0, kc, out) };
     } else {
-        for r in 0..live {
-            // SAFETY: row i+r, columns p0 .. p0+kc are inside the block.
-            let row = unsafe { a.at(i + r, p0) };
-            for p in 0..kc {
-                // SAFETY: as above; p < kc.
-                out[p * mr + r] = unsafe { *row.offset(p as isize * a.cs) };
-            }
-        }
+        // An A panel is a B panel of Aᵀ (mr rows of A = mr columns of Aᵀ).
+        // SAFETY: rows p0 .. p0+kc, columns i .. i+live of Aᵀ are the caller's block of A.
+        unsafe { pack_b_panel(a.t(), p0, kc, i, live, mr, out) };
     }
 }
 

@@ -1,5 +1,7 @@
 //! Cache-line-aligned scratch buffers for packed panels, kept per thread between calls so a
-//! GEMM does not pay for allocating and faulting in its packing buffers every time.
+//! GEMM does not pay for allocating and faulting in its packing buffers every time. The cost:
+//! each thread that ran a large product keeps up to `mc · kc` + `kc · nc` elements (about
+//! 8.7 MiB for f64) until it exits.
 
 use std::cell::RefCell;
 

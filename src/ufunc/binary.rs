@@ -1,7 +1,7 @@
 //! Binary ufuncs: broadcasting, NumPy 2 promotion, typed kernels, `out=` and `outer`.
 
 use super::kernels::Map2;
-use super::promote::{can_cast_same_kind, result_type};
+use super::promote::{out_target, result_type};
 use super::scalar::{FloatScalar, Scalar};
 use crate::array::{ArrayViewMut, NdArray};
 use crate::dtype::{DType, Element};
@@ -126,18 +126,7 @@ pub fn binary_into<T: Element>(
     out: &mut ArrayViewMut<'_, T>,
 ) -> Result<()> {
     let (loop_dt, out_dt) = op.dtypes(a.dtype(), b.dtype())?;
-    let target = if T::DTYPE == DType::U8 && out_dt == DType::Bool {
-        DType::Bool
-    } else {
-        T::DTYPE
-    };
-    if !can_cast_same_kind(out_dt, target) {
-        return Err(Error::invalid(format!(
-            "Cannot cast ufunc '{}' output from {out_dt} to {} with casting rule 'same_kind'",
-            op.name(),
-            T::DTYPE
-        )));
-    }
+    let target = out_target(op.name(), out_dt, T::DTYPE)?;
     let shape = broadcast_shapes(&[a.shape(), b.shape()])?;
     if broadcast_shapes(&[&shape, out.shape()]).ok().as_deref() != Some(out.shape()) {
         return Err(Error::shape(

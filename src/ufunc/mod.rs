@@ -19,6 +19,7 @@ pub mod simd;
 mod unary;
 
 pub use binary::{BinaryOp, binary, binary_into, outer};
+pub(crate) use promote::out_target;
 pub use promote::{can_cast_same_kind, float_result, result_type, sum_result};
 pub use reduce::{ReduceOp, reduce};
 pub use unary::{UnaryOp, unary};

@@ -171,14 +171,7 @@ impl NdArray {
                     ),
                 ));
             }
-            if !super::can_cast_same_kind(r.dtype(), self.dtype()) {
-                return Err(Error::invalid(format!(
-                    "Cannot cast ufunc '{}' output from {} to {} with casting rule 'same_kind'",
-                    op.name(),
-                    r.dtype(),
-                    self.dtype()
-                )));
-            }
+            super::promote::out_target(op.name(), r.dtype(), self.dtype())?;
             if r.dtype() == self.dtype() {
                 r
             } else {

@@ -2,6 +2,7 @@
 //! `same_kind` casting check for `out=` arguments, and each ufunc's output dtype.
 
 use crate::dtype::DType;
+use crate::error::{Error, Result};
 
 fn int_bits(d: DType) -> u32 {
     (d.itemsize() * 8) as u32
@@ -58,6 +59,23 @@ pub fn can_cast_same_kind(from: DType, to: DType) -> bool {
         I8 | I16 | I32 | I64 => to.is_signed_int() || to.is_float(),
         U8 | U16 | U32 | U64 => to != Bool,
         F32 | F64 => to.is_float(),
+    }
+}
+
+/// The dtype an `out=` view with element type `view` takes a `result` as, checked with NumPy's
+/// `same_kind` rule and message. A `u8` view stands for a bool array when the result is bool.
+pub(crate) fn out_target(ufunc: &str, result: DType, view: DType) -> Result<DType> {
+    let target = if view == DType::U8 && result == DType::Bool {
+        DType::Bool
+    } else {
+        view
+    };
+    if can_cast_same_kind(result, target) {
+        Ok(target)
+    } else {
+        Err(Error::invalid(format!(
+            "Cannot cast ufunc '{ufunc}' output from {result} to {view} with casting rule 'same_kind'"
+        )))
     }
 }
 
