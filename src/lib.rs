@@ -10,7 +10,8 @@
 //!    arithmetic, run-time instruction-set dispatch;
 //! 2. [`array`](mod@array), [`iter`] — `NdArray` and typed views, strided iteration and copies;
 //! 3. [`ufunc`], [`linalg`] — elementwise operations, broadcasting, reductions; matmul;
-//! 4. [`io`] — `.npy` files and memory maps (distance back ends to come).
+//! 4. [`distance`], [`io`] — distance matrices (cdist, pdist, every SciPy metric); `.npy` files
+//!    and memory maps.
 //!
 //! ```
 //! use ndstride::{CopyStats, DType, NdArray, Order, s, shares_memory};
@@ -30,6 +31,7 @@ pub mod array;
 pub mod buffer;
 pub mod copy_stats;
 pub mod cpu;
+pub mod distance;
 pub mod dtype;
 pub mod error;
 pub mod io;

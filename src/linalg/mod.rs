@@ -13,8 +13,8 @@ mod int_kernel;
 mod kernels;
 mod matmul;
 mod matmul_shape;
-mod pack;
-mod scratch;
+pub(crate) mod pack;
+pub(crate) mod scratch;
 
 pub use matmul::{matmul, matmul_into};
 

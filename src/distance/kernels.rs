@@ -1,0 +1,434 @@
+//! Distance micro-kernels: a GEMM micro-kernel with the metric's own inner operation in place
+//! of the multiply-add. For an `mr × nr` tile of the output, each step over the feature axis
+//! broadcasts one packed element of each of `mr` rows of XA and combines it with `nr` packed
+//! elements (whole vectors) of XB:
+//!
+//! | op          | per step and vector        | accumulator start |
+//! |-------------|----------------------------|-------------------|
+//! | sqeuclidean | `t = b − a; acc = fma(t, t, acc)` | 0 |
+//! | cityblock   | `acc += abs(b − a)`        | 0 |
+//! | chebyshev   | `acc = max(abs(b − a), acc)` | 0 |
+//! | dot         | `acc = fma(a, b, acc)`     | 0 |
+//!
+//! Nothing cancels, so the results are as exact as SciPy's pair loops (only the summation
+//! order differs). `max(t, acc)` keeps `acc` when `t` is NaN, which is SciPy's chebyshev
+//! (`if (d > max) max = d` skips NaN); the sums propagate NaN as SciPy's do.
+//!
+//! The tile shapes are the GEMM's (AVX-512 8 × 3 vectors, AVX2 6 × 2, portable 4 × 2): the
+//! accumulators plus the XB vectors, a sign mask and a temporary fill the register file.
+
+use std::sync::OnceLock;
+
+use crate::cpu::{SimdLevel, simd_level};
+
+/// `kernel(d, a, b, tile)`: `tile[i·nr + j] = reduce_p op(a[p·mr + i], b[p·nr + j])`.
+///
+/// # Safety
+/// `a` holds `d · mr` elements, `b` holds `d · nr` elements, `tile` is writable for `mr · nr`
+/// elements; all three are 64-byte aligned.
+pub(crate) type DistKernelFn<T> = unsafe fn(d: usize, a: *const T, b: *const T, tile: *mut T);
+
+/// The inner operations with a register-blocked kernel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum KernelOp {
+    SqEuclidean,
+    Cityblock,
+    Chebyshev,
+    Dot,
+}
+
+/// A micro-kernel and its tile.
+#[derive(Clone, Copy)]
+pub(crate) struct DistKernel<T: 'static> {
+    pub mr: usize,
+    pub nr: usize,
+    pub run: DistKernelFn<T>,
+    pub isa: &'static str,
+}
+
+/// The largest `mr · nr` of any kernel: the size of the tile buffer.
+pub(crate) const MAX_TILE: usize = 8 * 48;
+
+/// f32 and f64, the precisions the kernels compute in.
+pub(crate) trait DistFloat:
+    crate::dtype::Element + num_traits::Float + Default + Send + Sync + bytemuck::Pod
+{
+    /// The kernel for `op` on the running CPU.
+    fn dist_kernel(op: KernelOp) -> DistKernel<Self>;
+}
+
+/// One kernel per op, in [`KernelOp`] order.
+type KernelSet<T> = [DistKernel<T>; 4];
+
+fn index(op: KernelOp) -> usize {
+    match op {
+        KernelOp::SqEuclidean => 0,
+        KernelOp::Cityblock => 1,
+        KernelOp::Chebyshev => 2,
+        KernelOp::Dot => 3,
+    }
+}
+
+macro_rules! kernel_set {
+    ($mr:expr, $nr:expr, $isa:literal, $m:ident :: [$sq:ident, $cb:ident, $ch:ident, $dot:ident]) => {
+        [
+            DistKernel {
+                mr: $mr,
+                nr: $nr,
+                run: $m::$sq,
+                isa: $isa,
+            },
+            DistKernel {
+                mr: $mr,
+                nr: $nr,
+                run: $m::$cb,
+                isa: $isa,
+            },
+            DistKernel {
+                mr: $mr,
+                nr: $nr,
+                run: $m::$ch,
+                isa: $isa,
+            },
+            DistKernel {
+                mr: $mr,
+                nr: $nr,
+                run: $m::$dot,
+                isa: $isa,
+            },
+        ]
+    };
+}
+
+impl DistFloat for f64 {
+    fn dist_kernel(op: KernelOp) -> DistKernel<f64> {
+        static SET: OnceLock<KernelSet<f64>> = OnceLock::new();
+        SET.get_or_init(|| match simd_level() {
+            #[cfg(target_arch = "x86_64")]
+            SimdLevel::Avx512 => kernel_set!(8, 24, "avx512", x86::[sq_f64_avx512, cb_f64_avx512, ch_f64_avx512, dot_f64_avx512]),
+            #[cfg(target_arch = "x86_64")]
+            SimdLevel::Avx2 => kernel_set!(6, 8, "avx2", x86::[sq_f64_avx2, cb_f64_avx2, ch_f64_avx2, dot_f64_avx2]),
+            _ => kernel_set!(4, 8, "portable", portable::[sq_f64, cb_f64, ch_f64, dot_f64]),
+        })[index(op)]
+    }
+}
+
+impl DistFloat for f32 {
+    fn dist_kernel(op: KernelOp) -> DistKernel<f32> {
+        static SET: OnceLock<KernelSet<f32>> = OnceLock::new();
+        SET.get_or_init(|| match simd_level() {
+            #[cfg(target_arch = "x86_64")]
+            SimdLevel::Avx512 => kernel_set!(8, 48, "avx512", x86::[sq_f32_avx512, cb_f32_avx512, ch_f32_avx512, dot_f32_avx512]),
+            #[cfg(target_arch = "x86_64")]
+            SimdLevel::Avx2 => kernel_set!(6, 16, "avx2", x86::[sq_f32_avx2, cb_f32_avx2, ch_f32_avx2, dot_f32_avx2]),
+            _ => kernel_set!(4, 16, "portable", portable::[sq_f32, cb_f32, ch_f32, dot_f32]),
+        })[index(op)]
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::*;
+
+    /// One kernel: `$mr` broadcast rows × `$nv` vectors; `|acc, a, b| step` is the metric's
+    /// inner operation on vectors (`a` broadcast from XA, `b` loaded from XB).
+    macro_rules! x86_dist_kernel {
+        ($name:ident, $T:ty, $feat:literal, $lanes:expr, $mr:expr, $nv:expr,
+         $zero:ident, $load:ident, $store:ident, $set1:ident,
+         |$acc:ident, $a:ident, $b:ident| $step:expr) => {
+            #[target_feature(enable = $feat)]
+            pub(super) unsafe fn $name(d: usize, a: *const $T, b: *const $T, tile: *mut $T) {
+                // SAFETY: the caller guarantees the panels' lengths and 64-byte alignment (so
+                // every load of `$lanes` lanes at a multiple of `$lanes` is aligned) and a
+                // writable, aligned tile (see `DistKernelFn`).
+                unsafe {
+                    let mut acc = [[$zero(); $nv]; $mr];
+                    let (mut pa, mut pb) = (a, b);
+                    for _ in 0..d {
+                        let mut bv = [$zero(); $nv];
+                        for (v, bv) in bv.iter_mut().enumerate() {
+                            *bv = $load(pb.add(v * $lanes));
+                        }
+                        for (i, row) in acc.iter_mut().enumerate() {
+                            let $a = $set1(*pa.add(i));
+                            for (slot, &$b) in row.iter_mut().zip(&bv) {
+                                let $acc = *slot;
+                                *slot = $step;
+                            }
+                        }
+                        pa = pa.add($mr);
+                        pb = pb.add($nv * $lanes);
+                    }
+                    for (i, row) in acc.iter().enumerate() {
+                        for (v, &r) in row.iter().enumerate() {
+                            $store(tile.add((i * $nv + v) * $lanes), r);
+                        }
+                    }
+                }
+            }
+        };
+    }
+
+    macro_rules! avx512_set {
+        ($T:ty, $lanes:expr, $sq:ident, $cb:ident, $ch:ident, $dot:ident,
+         $zero:ident, $load:ident, $store:ident, $set1:ident, $sub:ident, $fma:ident,
+         $add:ident, $abs:ident, $max:ident) => {
+            x86_dist_kernel!(
+                $sq,
+                $T,
+                "avx512f",
+                $lanes,
+                8,
+                3,
+                $zero,
+                $load,
+                $store,
+                $set1,
+                |acc, a, b| {
+                    let t = $sub(b, a);
+                    $fma(t, t, acc)
+                }
+            );
+            x86_dist_kernel!(
+                $cb,
+                $T,
+                "avx512f",
+                $lanes,
+                8,
+                3,
+                $zero,
+                $load,
+                $store,
+                $set1,
+                |acc, a, b| $add(acc, $abs($sub(b, a)))
+            );
+            x86_dist_kernel!(
+                $ch,
+                $T,
+                "avx512f",
+                $lanes,
+                8,
+                3,
+                $zero,
+                $load,
+                $store,
+                $set1,
+                |acc, a, b| $max($abs($sub(b, a)), acc)
+            );
+            x86_dist_kernel!(
+                $dot,
+                $T,
+                "avx512f",
+                $lanes,
+                8,
+                3,
+                $zero,
+                $load,
+                $store,
+                $set1,
+                |acc, a, b| $fma(a, b, acc)
+            );
+        };
+    }
+    avx512_set!(
+        f64,
+        8,
+        sq_f64_avx512,
+        cb_f64_avx512,
+        ch_f64_avx512,
+        dot_f64_avx512,
+        _mm512_setzero_pd,
+        _mm512_load_pd,
+        _mm512_store_pd,
+        _mm512_set1_pd,
+        _mm512_sub_pd,
+        _mm512_fmadd_pd,
+        _mm512_add_pd,
+        _mm512_abs_pd,
+        _mm512_max_pd
+    );
+    avx512_set!(
+        f32,
+        16,
+        sq_f32_avx512,
+        cb_f32_avx512,
+        ch_f32_avx512,
+        dot_f32_avx512,
+        _mm512_setzero_ps,
+        _mm512_load_ps,
+        _mm512_store_ps,
+        _mm512_set1_ps,
+        _mm512_sub_ps,
+        _mm512_fmadd_ps,
+        _mm512_add_ps,
+        _mm512_abs_ps,
+        _mm512_max_ps
+    );
+
+    /// `|x|` on AVX2: clear the sign bit.
+    #[inline(always)]
+    unsafe fn abs256_pd(x: __m256d) -> __m256d {
+        // SAFETY: only called from kernels compiled with AVX2 enabled.
+        unsafe { _mm256_andnot_pd(_mm256_set1_pd(-0.0), x) }
+    }
+    #[inline(always)]
+    unsafe fn abs256_ps(x: __m256) -> __m256 {
+        // SAFETY: as above.
+        unsafe { _mm256_andnot_ps(_mm256_set1_ps(-0.0), x) }
+    }
+
+    macro_rules! avx2_set {
+        ($T:ty, $lanes:expr, $sq:ident, $cb:ident, $ch:ident, $dot:ident,
+         $zero:ident, $load:ident, $store:ident, $set1:ident, $sub:ident, $fma:ident,
+         $add:ident, $abs:ident, $max:ident) => {
+            x86_dist_kernel!(
+                $sq,
+                $T,
+                "avx2,fma",
+                $lanes,
+                6,
+                2,
+                $zero,
+                $load,
+                $store,
+                $set1,
+                |acc, a, b| {
+                    let t = $sub(b, a);
+                    $fma(t, t, acc)
+                }
+            );
+            x86_dist_kernel!(
+                $cb,
+                $T,
+                "avx2,fma",
+                $lanes,
+                6,
+                2,
+                $zero,
+                $load,
+                $store,
+                $set1,
+                |acc, a, b| $add(acc, $abs($sub(b, a)))
+            );
+            x86_dist_kernel!(
+                $ch,
+                $T,
+                "avx2,fma",
+                $lanes,
+                6,
+                2,
+                $zero,
+                $load,
+                $store,
+                $set1,
+                |acc, a, b| $max($abs($sub(b, a)), acc)
+            );
+            x86_dist_kernel!(
+                $dot,
+                $T,
+                "avx2,fma",
+                $lanes,
+                6,
+                2,
+                $zero,
+                $load,
+                $store,
+                $set1,
+                |acc, a, b| $fma(a, b, acc)
+            );
+        };
+    }
+    avx2_set!(
+        f64,
+        4,
+        sq_f64_avx2,
+        cb_f64_avx2,
+        ch_f64_avx2,
+        dot_f64_avx2,
+        _mm256_setzero_pd,
+        _mm256_load_pd,
+        _mm256_store_pd,
+        _mm256_set1_pd,
+        _mm256_sub_pd,
+        _mm256_fmadd_pd,
+        _mm256_add_pd,
+        abs256_pd,
+        _mm256_max_pd
+    );
+    avx2_set!(
+        f32,
+        8,
+        sq_f32_avx2,
+        cb_f32_avx2,
+        ch_f32_avx2,
+        dot_f32_avx2,
+        _mm256_setzero_ps,
+        _mm256_load_ps,
+        _mm256_store_ps,
+        _mm256_set1_ps,
+        _mm256_sub_ps,
+        _mm256_fmadd_ps,
+        _mm256_add_ps,
+        abs256_ps,
+        _mm256_max_ps
+    );
+}
+
+/// The fallback for CPUs without AVX2 (and other architectures), in `wide`'s portable vectors.
+mod portable {
+    use wide::{f32x8, f64x4};
+
+    macro_rules! wide_dist_kernel {
+        ($name:ident, $T:ty, $V:ty, $lanes:expr, $mr:expr, $nv:expr,
+         |$acc:ident, $a:ident, $b:ident| $step:expr) => {
+            pub(super) unsafe fn $name(d: usize, a: *const $T, b: *const $T, tile: *mut $T) {
+                // SAFETY: as for the x86 kernels (see `DistKernelFn`); reads and writes go
+                // through unaligned array accesses, so no alignment is assumed.
+                unsafe {
+                    let mut acc = [[<$V>::splat(0.0); $nv]; $mr];
+                    let (mut pa, mut pb) = (a, b);
+                    for _ in 0..d {
+                        let mut bv = [<$V>::splat(0.0); $nv];
+                        for (v, bv) in bv.iter_mut().enumerate() {
+                            *bv = <$V>::new(
+                                pb.add(v * $lanes).cast::<[$T; $lanes]>().read_unaligned(),
+                            );
+                        }
+                        for (i, row) in acc.iter_mut().enumerate() {
+                            let $a = <$V>::splat(*pa.add(i));
+                            for (slot, &$b) in row.iter_mut().zip(&bv) {
+                                let $acc = *slot;
+                                *slot = $step;
+                            }
+                        }
+                        pa = pa.add($mr);
+                        pb = pb.add($nv * $lanes);
+                    }
+                    for (i, row) in acc.iter().enumerate() {
+                        for (v, &r) in row.iter().enumerate() {
+                            let p = tile.add((i * $nv + v) * $lanes).cast::<[$T; $lanes]>();
+                            p.write_unaligned(r.to_array());
+                        }
+                    }
+                }
+            }
+        };
+    }
+
+    macro_rules! wide_set {
+        ($T:ty, $V:ty, $lanes:expr, $sq:ident, $cb:ident, $ch:ident, $dot:ident) => {
+            wide_dist_kernel!($sq, $T, $V, $lanes, 4, 2, |acc, a, b| {
+                let t = b - a;
+                t.mul_add(t, acc)
+            });
+            wide_dist_kernel!($cb, $T, $V, $lanes, 4, 2, |acc, a, b| acc + (b - a).abs());
+            // `max` returns `acc` when the new term is NaN, as the x86 kernels do.
+            wide_dist_kernel!($ch, $T, $V, $lanes, 4, 2, |acc, a, b| (b - a)
+                .abs()
+                .max(acc));
+            wide_dist_kernel!($dot, $T, $V, $lanes, 4, 2, |acc, a, b| a.mul_add(b, acc));
+        };
+    }
+    wide_set!(f64, f64x4, 4, sq_f64, cb_f64, ch_f64, dot_f64);
+    wide_set!(f32, f32x8, 8, sq_f32, cb_f32, ch_f32, dot_f32);
+}

@@ -1,0 +1,140 @@
+//! How a distance matrix is computed: strategy, precision, output dtype, threads.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+
+/// The three ways the course computes a distance matrix, each kept runnable.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Strategy {
+    /// Register-blocked, cache-tiled kernels with the metric's own inner operation (exact, no
+    /// cancellation); every metric. The default.
+    #[default]
+    Simd,
+    /// `‖x‖² + ‖y‖² − 2·x·yᵀ` through [`crate::linalg::matmul`], clamped at 0 (cosine and
+    /// correlation as normalised products). Fast, but it cancels: the distance of a point to
+    /// itself, or between close points far from the origin, comes out with an absolute error
+    /// of about `ε·(‖x‖² + ‖y‖²)` (ε the precision's epsilon), and is not exactly 0.
+    /// sqeuclidean, euclidean, cosine, correlation only.
+    MatmulTrick,
+    /// NumPy's `(x[:, None, :] − y[None, :, :])` temporary through the ufunc engine, then a
+    /// reduction over the feature axis: the teaching baseline. Refuses when the `n × m × d`
+    /// temporary would exceed [`CdistOptions::memory_limit`]. sqeuclidean, euclidean,
+    /// cityblock, chebyshev, minkowski only.
+    Broadcast,
+}
+
+impl Strategy {
+    pub fn name(self) -> &'static str {
+        match self {
+            Strategy::Simd => "simd",
+            Strategy::MatmulTrick => "matmul",
+            Strategy::Broadcast => "broadcast",
+        }
+    }
+}
+
+impl fmt::Display for Strategy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Strategy {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Strategy> {
+        match s {
+            "simd" => Ok(Strategy::Simd),
+            "matmul" | "matmul-trick" | "matmul_trick" => Ok(Strategy::MatmulTrick),
+            "broadcast" => Ok(Strategy::Broadcast),
+            _ => Err(Error::invalid(format!(
+                "unknown strategy {s:?} (known: simd, matmul, broadcast)"
+            ))),
+        }
+    }
+}
+
+/// Options for [`cdist_with`](super::cdist_with) and [`pdist_with`](super::pdist_with).
+///
+/// ```
+/// use ndstride::{DType, distance::{CdistOptions, Strategy}};
+/// let opts = CdistOptions::new().strategy(Strategy::MatmulTrick).out_dtype(DType::F32).threads(1);
+/// assert_eq!(opts.get_strategy(), Strategy::MatmulTrick);
+/// ```
+#[derive(Clone, Debug)]
+pub struct CdistOptions {
+    pub(crate) strategy: Strategy,
+    pub(crate) out_dtype: DType,
+    pub(crate) threads: Option<usize>,
+    pub(crate) accumulate_f64: bool,
+    pub(crate) memory_limit: usize,
+}
+
+impl Default for CdistOptions {
+    fn default() -> Self {
+        CdistOptions {
+            strategy: Strategy::Simd,
+            out_dtype: DType::F64,
+            threads: None,
+            accumulate_f64: false,
+            memory_limit: 1 << 30,
+        }
+    }
+}
+
+impl CdistOptions {
+    /// SciPy's behaviour: the SIMD kernels, float64 output, all of rayon's threads.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Which strategy computes the matrix.
+    pub fn strategy(mut self, s: Strategy) -> Self {
+        self.strategy = s;
+        self
+    }
+    /// The output dtype, float64 (default, as SciPy) or float32.
+    pub fn out_dtype(mut self, d: DType) -> Self {
+        self.out_dtype = d;
+        self
+    }
+    /// Threads to use (default: rayon's global pool).
+    pub fn threads(mut self, n: usize) -> Self {
+        self.threads = Some(n);
+        self
+    }
+    /// Compute float32 inputs in float64 (by default they are computed in float32, twice as
+    /// fast, with a relative error of about `1e-7·sqrt(d)`).
+    pub fn accumulate_f64(mut self, yes: bool) -> Self {
+        self.accumulate_f64 = yes;
+        self
+    }
+    /// The largest temporary, in bytes, the `Broadcast` strategy may allocate (default 1 GiB).
+    pub fn memory_limit(mut self, bytes: usize) -> Self {
+        self.memory_limit = bytes;
+        self
+    }
+    pub fn get_strategy(&self) -> Strategy {
+        self.strategy
+    }
+    pub fn get_out_dtype(&self) -> DType {
+        self.out_dtype
+    }
+
+    /// Runs `f` on a pool of the requested size, or on the current one.
+    pub(crate) fn run<R: Send>(&self, f: impl FnOnce() -> R + Send) -> Result<R> {
+        match self.threads {
+            None => Ok(f()),
+            Some(0) => Err(Error::invalid("threads must be at least 1")),
+            Some(n) if n == rayon::current_num_threads() => Ok(f()),
+            Some(n) => {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(n)
+                    .build()
+                    .map_err(|e| Error::invalid(format!("cannot start {n} threads: {e}")))?;
+                Ok(pool.install(f))
+            }
+        }
+    }
+}

@@ -1,0 +1,353 @@
+//! The cache-tiled driver for the distance micro-kernels (the `Simd` strategy).
+//!
+//! The output's rows are cut into blocks of `mc` rows, one rayon task each; a task packs its
+//! rows of XA once and then walks XB in blocks of `nc` rows, packed into L2-sized panels:
+//!
+//! ```text
+//! task: rows ic .. ic+mc              A block packed (mc × d)
+//!   for jc in 0..m step nc            B block packed (d × nc), stays in L2
+//!     for ir step mr                  A micro-panel (d × mr), stays in L1
+//!       for jr step nr                B micro-panels stream from L2
+//!         kernel → tile → sink        register tile, then post-processing and store
+//! ```
+//! When `d` is larger than `kc`, the feature axis is cut into `kc` chunks and each tile's
+//! partial results are combined (sum or max) in a per-task block before the store.
+//!
+//! For pdist the sink is condensed and XB is XA: a task starts its column blocks at its own
+//! first row and skips tiles wholly on or below the diagonal, so each pair is computed once.
+
+use rayon::prelude::*;
+
+use super::kernels::{DistFloat, DistKernel, KernelOp, MAX_TILE};
+use super::sink::{Post, Sink};
+use crate::cpu::{SimdLevel, simd_level};
+use crate::dtype::Element;
+use crate::linalg::pack::{MatRef, pack_a_panel, pack_b_panel};
+use crate::linalg::scratch::{Slot, with_scratch};
+
+/// Bytes of the packed B block (kept in L2: half of this machine's 2 MiB).
+const B_BLOCK_BYTES: usize = 1 << 19;
+/// Rows per task at most; fewer when that leaves a thread idle.
+const MC_MAX: usize = 192;
+/// Feature chunk: the A micro-panel (`kc × mr`) stays in L1 (48 KiB here).
+const KC_BYTES: usize = 1 << 15;
+
+/// Every distance `op(xa[i], xb[j])` into `sink`, through `post`.
+///
+/// # Safety
+/// `xa` is `n × d` and `xb` is `m × d`, both alive and unwritten during the call; the sink is
+/// `n × m` (for a condensed sink `xa` is `xb` and `n = m`), exclusively the caller's, and
+/// shares no memory with the inputs.
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn run_tiled<T: DistFloat, O: Element>(
+    op: KernelOp,
+    xa: MatRef<T>,
+    n: usize,
+    xb: MatRef<T>,
+    m: usize,
+    d: usize,
+    sink: Sink<O>,
+    post: &Post<'_>,
+) {
+    if n == 0 || m == 0 {
+        return;
+    }
+    let kern = T::dist_kernel(op);
+    let (mr, nr) = (kern.mr, kern.nr);
+    let threads = rayon::current_num_threads().max(1);
+    // Enough tasks for rayon to balance (pdist's row blocks have unequal work).
+    let mc = n
+        .div_ceil(8 * threads)
+        .next_multiple_of(mr)
+        .clamp(mr, MC_MAX);
+    let kc = (KC_BYTES / (mr * size_of::<T>())).max(1).min(d.max(1));
+    let nc = (B_BLOCK_BYTES / (kc * size_of::<T>()))
+        .max(nr)
+        .min(m.next_multiple_of(nr))
+        / nr
+        * nr;
+    let plan = Plan {
+        kern,
+        op,
+        xa,
+        xb,
+        m,
+        d,
+        kc,
+        nc,
+    };
+    let tasks = n.div_ceil(mc);
+    let body = |t: usize| {
+        // SAFETY: forwarded from the caller; tasks write disjoint row blocks.
+        unsafe { plan.task(t * mc, mc.min(n - t * mc), sink, post) }
+    };
+    if tasks == 1 || (n * m * d.max(1)) < (1 << 15) {
+        (0..tasks).for_each(body);
+    } else {
+        (0..tasks).into_par_iter().for_each(body);
+    }
+}
+
+struct Plan<T: 'static> {
+    kern: DistKernel<T>,
+    op: KernelOp,
+    xa: MatRef<T>,
+    xb: MatRef<T>,
+    m: usize,
+    d: usize,
+    kc: usize,
+    nc: usize,
+}
+
+// SAFETY: the plan only reads through its MatRefs (see `MatRef`'s Send/Sync).
+unsafe impl<T: Sync> Sync for Plan<T> {}
+
+#[repr(C, align(64))]
+struct Tile<T>([T; MAX_TILE]);
+
+impl<T: DistFloat> Plan<T> {
+    /// Rows `ic .. ic + rows` of the output.
+    ///
+    /// # Safety
+    /// As for [`run_tiled`]; no other task writes these rows.
+    unsafe fn task<O: Element>(&self, ic: usize, rows: usize, sink: Sink<O>, post: &Post<'_>) {
+        let (mr, nr, kc) = (self.kern.mr, self.kern.nr, self.kc);
+        let d = self.d;
+        let chunks = d.div_ceil(kc).max(1);
+        let a_panels = rows.div_ceil(mr);
+        // The first column this task needs: pdist computes only j > i.
+        let j_start = if sink.is_condensed() { ic / nr * nr } else { 0 };
+        let a_len = a_panels * mr * kc;
+        let b_len = self.nc * kc;
+        let acc_len = if chunks > 1 {
+            a_panels * mr * self.nc
+        } else {
+            0
+        };
+        with_scratch(Slot::PackedA, a_len + acc_len, |scratch: &mut [T]| {
+            let (packed_a, acc) = scratch.split_at_mut(a_len);
+            with_scratch(Slot::PackedB, b_len, |packed_b: &mut [T]| {
+                let mut tile = Tile([T::zero(); MAX_TILE]);
+                for jc in (j_start..self.m).step_by(self.nc) {
+                    let cols = self.nc.min(self.m - jc);
+                    for chunk in 0..chunks {
+                        let p0 = chunk * kc;
+                        let kcc = kc.min(d - p0.min(d));
+                        // With several feature chunks A is packed again per column block
+                        // (m/nc re-packs of the task's rows, small next to the block's
+                        // work), so its scratch holds one chunk.
+                        let pack_a = chunks > 1 || jc == j_start;
+                        for (s, out) in packed_a
+                            .chunks_exact_mut(mr * kc)
+                            .take(if pack_a { a_panels } else { 0 })
+                            .enumerate()
+                        {
+                            let i = s * mr;
+                            // SAFETY: rows ic+i .. +live, features p0 .. p0+kcc are inside XA.
+                            unsafe {
+                                pack_a_panel(self.xa, ic + i, mr.min(rows - i), p0, kcc, mr, out)
+                            };
+                        }
+                        for (s, out) in packed_b
+                            .chunks_exact_mut(nr * kc)
+                            .take(cols.div_ceil(nr))
+                            .enumerate()
+                        {
+                            let j = s * nr;
+                            // SAFETY: XBᵀ is d × m; features p0 .. p0+kcc, rows jc+j .. +live
+                            // of XB are inside it.
+                            unsafe {
+                                pack_b_panel(
+                                    self.xb.t(),
+                                    p0,
+                                    kcc,
+                                    jc + j,
+                                    nr.min(cols - j),
+                                    nr,
+                                    out,
+                                )
+                            };
+                        }
+                        for ir in 0..a_panels {
+                            let i = ic + ir * mr;
+                            let live_rows = mr.min(ic + rows - i);
+                            for jr in 0..cols.div_ceil(nr) {
+                                let j = jc + jr * nr;
+                                let live_cols = nr.min(jc + cols - j);
+                                if sink.is_condensed() && j + live_cols <= i + 1 {
+                                    continue; // every pair in the tile has j <= i
+                                }
+                                // SAFETY: the A and B micro-panels hold kcc·mr and kcc·nr
+                                // elements at multiples of 64 bytes of aligned scratch
+                                // (mr·size and nr·size are multiples of 64 for the x86 B
+                                // panels; A panels are read by broadcast, unaligned is fine);
+                                // the tile holds mr·nr <= MAX_TILE.
+                                unsafe {
+                                    (self.kern.run)(
+                                        kcc,
+                                        packed_a[ir * mr * kc..].as_ptr(),
+                                        packed_b[jr * nr * kc..].as_ptr(),
+                                        tile.0.as_mut_ptr(),
+                                    )
+                                };
+                                let t = &tile.0[..mr * nr];
+                                if chunks == 1 {
+                                    // SAFETY: rows i .. i+live_rows and columns j .. j+live_cols
+                                    // are inside the output and this task's.
+                                    unsafe { store(t, nr, i, j, live_rows, live_cols, sink, post) };
+                                } else {
+                                    let block = &mut acc[ir * mr * self.nc..][..mr * self.nc];
+                                    combine(self.op, chunk == 0, t, nr, jr * nr, block, self.nc);
+                                    if chunk + 1 == chunks {
+                                        let tile_in_block = &block[jr * nr..];
+                                        // SAFETY: as above.
+                                        unsafe {
+                                            store(
+                                                tile_in_block,
+                                                self.nc,
+                                                i,
+                                                j,
+                                                live_rows,
+                                                live_cols,
+                                                sink,
+                                                post,
+                                            )
+                                        };
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            })
+        });
+    }
+}
+
+/// Adds (or, for chebyshev, maxes) a tile's partial results into the task's block.
+fn combine<T: DistFloat>(
+    op: KernelOp,
+    first: bool,
+    tile: &[T],
+    nr: usize,
+    col: usize,
+    block: &mut [T],
+    stride: usize,
+) {
+    for (r, src) in tile.chunks_exact(nr).enumerate() {
+        let dst = &mut block[r * stride + col..][..nr];
+        for (d, &s) in dst.iter_mut().zip(src) {
+            *d = if first {
+                s
+            } else if op == KernelOp::Chebyshev {
+                // NaN terms are skipped, as in the kernel.
+                if s > *d { s } else { *d }
+            } else {
+                *d + s
+            };
+        }
+    }
+}
+
+/// Stores the live part of a tile (row stride `stride`) at `(i, j)`, compiled for the running
+/// CPU's vector width: at small `d` this loop (square root, conversion to the output dtype,
+/// store) costs as much as the kernel.
+///
+/// # Safety
+/// Rows `i .. i+rows`, columns `j .. j+cols` are inside the sink and the caller's alone.
+#[allow(clippy::too_many_arguments)]
+unsafe fn store<T: DistFloat, O: Element>(
+    tile: &[T],
+    stride: usize,
+    i: usize,
+    j: usize,
+    rows: usize,
+    cols: usize,
+    sink: Sink<O>,
+    post: &Post<'_>,
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn avx512<T: DistFloat, O: Element>(
+            t: &[T],
+            s: usize,
+            i: usize,
+            j: usize,
+            r: usize,
+            c: usize,
+            k: Sink<O>,
+            p: &Post<'_>,
+        ) {
+            // SAFETY: forwarded.
+            unsafe { store_body(t, s, i, j, r, c, k, p) }
+        }
+        #[target_feature(enable = "avx2,fma")]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn avx2<T: DistFloat, O: Element>(
+            t: &[T],
+            s: usize,
+            i: usize,
+            j: usize,
+            r: usize,
+            c: usize,
+            k: Sink<O>,
+            p: &Post<'_>,
+        ) {
+            // SAFETY: forwarded.
+            unsafe { store_body(t, s, i, j, r, c, k, p) }
+        }
+        match simd_level() {
+            // SAFETY: the CPU has these features (simd_level checked); the rest is forwarded.
+            SimdLevel::Avx512 => {
+                return unsafe { avx512(tile, stride, i, j, rows, cols, sink, post) };
+            }
+            // SAFETY: as above.
+            SimdLevel::Avx2 => return unsafe { avx2(tile, stride, i, j, rows, cols, sink, post) },
+            SimdLevel::Portable => {}
+        }
+    }
+    // SAFETY: forwarded.
+    unsafe { store_body(tile, stride, i, j, rows, cols, sink, post) }
+}
+
+/// # Safety
+/// As for [`store`].
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn store_body<T: DistFloat, O: Element>(
+    tile: &[T],
+    stride: usize,
+    i: usize,
+    j: usize,
+    rows: usize,
+    cols: usize,
+    sink: Sink<O>,
+    post: &Post<'_>,
+) {
+    for r in 0..rows {
+        let src = &tile[r * stride..][..cols];
+        // SAFETY: (i + r, j) is inside the sink (caller).
+        let (skip, p, cs) = unsafe { sink.row(i + r, j) };
+        if cs != 1 || matches!(post, Post::Cosine { .. }) || skip >= cols {
+            // SAFETY: forwarded.
+            unsafe { sink.put_row(i + r, j, src, post) };
+            continue;
+        }
+        // SAFETY: columns j+skip .. j+cols of the row are contiguous in the sink (cs == 1;
+        // condensed rows are contiguous), inside it, and ours alone.
+        let dst = unsafe { std::slice::from_raw_parts_mut(p, cols - skip) };
+        let src = &src[skip..];
+        // One loop per post-processing step, so each vectorises.
+        if matches!(post, Post::Sqrt) {
+            for (d, &s) in dst.iter_mut().zip(src) {
+                *d = O::from_f64(s.to_f64().sqrt());
+            }
+        } else {
+            for (d, &s) in dst.iter_mut().zip(src) {
+                *d = O::from_f64(s.to_f64());
+            }
+        }
+    }
+}
