@@ -66,3 +66,62 @@ fn bad_files_fail_with_one_line() {
         );
     }
 }
+
+#[test]
+fn cdist_and_pdist_verbs_write_scipys_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("x.csv");
+    std::fs::write(&csv, "0,0\n3,4\n\n6,8\n").unwrap();
+    let out = dir.path().join("d.npy");
+    let o = ndstride(&[
+        "cdist",
+        csv.to_str().unwrap(),
+        "--metric",
+        "euclidean",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let d = ndstride::io::load_npy(&out).unwrap();
+    assert_eq!(d.shape(), &[3, 3]);
+    assert_eq!(
+        d.to_vec::<f64>().unwrap(),
+        vec![0.0, 5.0, 10.0, 5.0, 0.0, 5.0, 10.0, 5.0, 0.0]
+    );
+    let o = ndstride(&[
+        "pdist",
+        csv.to_str().unwrap(),
+        "--metric",
+        "minkowski",
+        "--p",
+        "1",
+        "--dtype",
+        "f32",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let d = ndstride::io::load_npy(&out).unwrap();
+    assert_eq!(d.to_vec::<f32>().unwrap(), vec![7.0, 14.0, 7.0]);
+    // Bad input: one clear line, exit status 1, and no output file left behind.
+    std::fs::write(&csv, "0,0\n3,x\n").unwrap();
+    let bad = dir.path().join("bad.npy");
+    let o = ndstride(&["cdist", csv.to_str().unwrap(), "-o", bad.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("x.csv:2: column 2"), "{err}");
+    assert!(!bad.exists());
+    std::fs::write(&csv, "0,0\n3,4\n").unwrap();
+    let o = ndstride(&[
+        "cdist",
+        csv.to_str().unwrap(),
+        "--metric",
+        "minkowski",
+        "--p",
+        "0.5",
+        "-o",
+        bad.to_str().unwrap(),
+    ]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("p must be at least 1"));
+    assert!(!bad.exists());
+}

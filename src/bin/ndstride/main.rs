@@ -1,6 +1,7 @@
 //! The `ndstride` command line. With no arguments it runs the demo.
 
 mod demo;
+mod distance;
 mod info;
 
 use std::process::ExitCode;
@@ -28,7 +29,24 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Tour views versus copies on built-in data (the default with no arguments).
+    /// Distance matrix between the rows of XA and XB (.npy or .csv), like SciPy's cdist.
+    Cdist {
+        /// n × d input.
+        xa: std::path::PathBuf,
+        /// m × d input (default: XA against itself).
+        xb: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        args: distance::DistanceArgs,
+    },
+    /// Condensed pairwise distances between the rows of X, like SciPy's pdist.
+    Pdist {
+        /// n × d input.
+        x: std::path::PathBuf,
+        #[command(flatten)]
+        args: distance::DistanceArgs,
+    },
+    /// The course's lab on built-in data: views vs copies, then every distance strategy
+    /// timed side by side (the default with no arguments).
     Demo,
 }
 
@@ -37,6 +55,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         None | Some(Command::Demo) => demo::run(),
         Some(Command::Info { file, json }) => info::run(&file, json),
+        Some(Command::Cdist { xa, xb, args }) => distance::cdist(&xa, xb.as_deref(), &args),
+        Some(Command::Pdist { x, args }) => distance::pdist(&x, &args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
