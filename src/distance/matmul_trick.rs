@@ -93,33 +93,60 @@ unsafe fn run_t<T: DistFloat, O: Element>(
     } else {
         (na, nb)
     };
-    let g = gram.to_vec::<T>()?;
-    let body = |(i, row): (usize, &[T])| {
-        let two = T::from_f64(2.0);
-        let xi = T::from_f64(na[i]);
-        let vals: Vec<T> = row
-            .iter()
-            .zip(&nb)
-            .map(|(&g, &nj)| match form {
-                Form::Cosine => {
-                    let sim = g.to_f64() / (na[i].sqrt() * nj.sqrt());
-                    let sim = if sim.abs() > 1.0 { sim.signum() } else { sim };
-                    T::from_f64(1.0 - sim)
-                }
-                _ => {
-                    // The trick in the working precision, as NumPy would compute it.
-                    let v = xi + T::from_f64(nj) - two * g;
-                    let v = if v < T::zero() { T::zero() } else { v }; // keeps NaN
-                    if form == Form::Root { v.sqrt() } else { v }
-                }
-            })
-            .collect();
-        // SAFETY: row i of the sink, columns 0 .. m; one task per row.
-        unsafe { sink.put_row(i, 0, &vals, &Post::Identity) };
-    };
     if m == 0 {
         return Ok(());
     }
-    g.par_chunks_exact(m).enumerate().for_each(body);
+    let view = gram.view::<T>()?;
+    let g = view
+        .as_slice()
+        .ok_or_else(|| Error::invalid("matmul returned a non-contiguous product"))?;
+    let (na_t, nb_t): (Vec<T>, Vec<T>) = (
+        na.iter().map(|&v| T::from_f64(v)).collect(),
+        nb.iter().map(|&v| T::from_f64(v)).collect(),
+    );
+    let inv = |v: &[f64]| -> Vec<f64> { v.iter().map(|x| 1.0 / x.sqrt()).collect() };
+    let (inv_a, inv_b) = if form == Form::Cosine {
+        (inv(&na), inv(&nb))
+    } else {
+        (vec![], vec![])
+    };
+    let post = match form {
+        Form::Squared => Post::Identity,
+        Form::Root => Post::Sqrt,
+        Form::Cosine => Post::Cosine {
+            inv_a: &inv_a,
+            inv_b: &inv_b,
+        },
+    };
+    g.par_chunks_exact(m)
+        .enumerate()
+        .with_min_len(16)
+        .for_each(|(i, row)| {
+            let mut vals = vec![T::zero(); m];
+            if form == Form::Cosine {
+                vals.copy_from_slice(row);
+            } else {
+                combine_row(na_t[i], &nb_t, row, &mut vals);
+            }
+            // SAFETY: row i of the sink, columns 0 .. m; one task per row.
+            unsafe { sink.put_row_fast(i, 0, &vals, &post) };
+        });
     Ok(())
+}
+
+/// `out[j] = max(xi + nb[j] − 2·g[j], 0)` in the working precision, as NumPy computes the
+/// trick (NaN kept), compiled for the running CPU's vector width.
+fn combine_row<T: DistFloat>(xi: T, nb: &[T], g: &[T], out: &mut [T]) {
+    #[inline(always)]
+    fn body<T: DistFloat>(xi: T, nb: &[T], g: &[T], out: &mut [T]) {
+        let two = T::one() + T::one();
+        for ((o, &nj), &gij) in out.iter_mut().zip(nb).zip(g) {
+            let v = xi + nj - two * gij;
+            *o = if v < T::zero() { T::zero() } else { v };
+        }
+    }
+    crate::cpu::dispatched! {
+        fn run<T: DistFloat>(xi: T, nb: &[T], g: &[T], out: &mut [T]) => body
+    }
+    run(xi, nb, g, out)
 }

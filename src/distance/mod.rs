@@ -42,3 +42,71 @@ pub fn kernel_info() -> [(&'static str, &'static str, usize, usize); 2] {
     let s = f32::dist_kernel(KernelOp::Cityblock);
     [("f64", d.isa, d.mr, d.nr), ("f32", s.isa, s.mr, s.nr)]
 }
+
+#[cfg(test)]
+mod tests {
+    //! Small matrices through every path (register-blocked kernels with full and cut tiles,
+    //! strided and transposed operands, strided outputs, condensed pdist, the pair loops, the
+    //! bit counts); small enough for Miri, which checks the packing, kernels and sinks.
+    use super::*;
+    use crate::{DType, NdArray, Order, s};
+
+    fn naive(x: &[f64], y: &[f64], d: usize, f: fn(f64, f64) -> f64, max: bool) -> Vec<f64> {
+        let mut out = vec![];
+        for a in x.chunks_exact(d) {
+            for b in y.chunks_exact(d) {
+                let t = a.iter().zip(b).map(|(&p, &q)| f(p, q));
+                out.push(if max { t.fold(0.0, f64::max) } else { t.sum() });
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_path_small() {
+        // 9 × 5 against 26 × 5: one full and one cut 8-row tile, 24 + 2 columns.
+        let x = NdArray::arange(45, DType::F64)
+            .unwrap()
+            .reshape(&[9, 5])
+            .unwrap();
+        let y = NdArray::arange(130, DType::F64)
+            .unwrap()
+            .reshape(&[26, 5])
+            .unwrap()
+            .mul(&NdArray::full_f64(&[], -0.5, DType::F64).unwrap())
+            .unwrap();
+        let (xv, yv) = (x.to_vec_f64().unwrap(), y.to_vec_f64().unwrap());
+        type Term = fn(f64, f64) -> f64;
+        let cases: [(Metric, Term, bool); 3] = [
+            (Metric::SqEuclidean, |p, q| (p - q) * (p - q), false),
+            (Metric::Cityblock, |p, q| (p - q).abs(), false),
+            (Metric::Chebyshev, |p, q| (p - q).abs(), true),
+        ];
+        for (metric, f, max) in cases {
+            let want = naive(&xv, &yv, 5, f, max);
+            for dtype in [DType::F64, DType::F32] {
+                let (xa, xb) = (x.astype(dtype).unwrap(), y.astype(dtype).unwrap());
+                // F-order and negative-stride operands are read in place.
+                let xf = xa.to_contiguous(Order::F);
+                let xr = xb.flip(0).unwrap().copy().unwrap().flip(0).unwrap();
+                let got = cdist_with(&xf, &xr, &metric, &CdistOptions::new()).unwrap();
+                assert_eq!(got.to_vec_f64().unwrap(), want, "{metric} {dtype}");
+            }
+            // Into every other column of a wider float32 output.
+            let mut wide = NdArray::zeros(&[9, 52], DType::F32).unwrap();
+            let mut v = wide.slice_mut::<f32>(s![.., ..;2]).unwrap();
+            cdist_into(&x, &y, &metric, &CdistOptions::new(), &mut v).unwrap();
+            let got = wide.slice(s![.., ..;2]).unwrap().to_vec_f64().unwrap();
+            let rounded: Vec<f64> = want.iter().map(|&w| w as f32 as f64).collect();
+            assert_eq!(got, rounded, "{metric} into f32");
+        }
+        // pdist: each pair once, in SciPy's order, for a kernel, a pair loop and bit counts.
+        let z = NdArray::from_vec(vec![0.0, 1.0, 3.0, 3.0, 2.0, 0.0], &[3, 2]).unwrap();
+        let cond = |m: Metric| pdist(&z, m).unwrap().to_vec_f64().unwrap();
+        assert_eq!(cond(Metric::Cityblock), vec![5.0, 3.0, 4.0]);
+        assert_eq!(cond(Metric::Canberra), vec![1.5, 2.0, 0.2 + 1.0]);
+        assert_eq!(cond(Metric::Hamming), vec![1.0, 1.0, 1.0]);
+        assert_eq!(cond(Metric::Jaccard), vec![0.5, 1.0, 0.5]);
+        assert_eq!(cond(Metric::Cosine)[1], 1.0); // (0,1)·(2,0) = 0
+    }
+}

@@ -98,6 +98,15 @@ impl PairMetric for Minkowski<'_> {
             return best;
         }
         let s: f64 = match self.w {
+            // Small integer p: |t|^p by multiplication, which vectorises (powf does not).
+            None if p == 3.0 => lane_sum(a, b, |x, y| {
+                let t = (x - y).abs();
+                t * t * t
+            }),
+            None if p == 4.0 => lane_sum(a, b, |x, y| {
+                let t = (x - y) * (x - y);
+                t * t
+            }),
             None => a.iter().zip(b).map(|(&x, &y)| (x - y).abs().powf(p)).sum(),
             Some(w) => a
                 .iter()

@@ -20,7 +20,6 @@ use rayon::prelude::*;
 
 use super::kernels::{DistFloat, DistKernel, KernelOp, MAX_TILE};
 use super::sink::{Post, Sink};
-use crate::cpu::{SimdLevel, simd_level};
 use crate::dtype::Element;
 use crate::linalg::pack::{MatRef, pack_a_panel, pack_b_panel};
 use crate::linalg::scratch::{Slot, with_scratch};
@@ -249,9 +248,7 @@ fn combine<T: DistFloat>(
     }
 }
 
-/// Stores the live part of a tile (row stride `stride`) at `(i, j)`, compiled for the running
-/// CPU's vector width: at small `d` this loop (square root, conversion to the output dtype,
-/// store) costs as much as the kernel.
+/// Stores the live part of a tile (row stride `stride`) at `(i, j)`.
 ///
 /// # Safety
 /// Rows `i .. i+rows`, columns `j .. j+cols` are inside the sink and the caller's alone.
@@ -266,88 +263,8 @@ unsafe fn store<T: DistFloat, O: Element>(
     sink: Sink<O>,
     post: &Post<'_>,
 ) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
-        #[allow(clippy::too_many_arguments)]
-        unsafe fn avx512<T: DistFloat, O: Element>(
-            t: &[T],
-            s: usize,
-            i: usize,
-            j: usize,
-            r: usize,
-            c: usize,
-            k: Sink<O>,
-            p: &Post<'_>,
-        ) {
-            // SAFETY: forwarded.
-            unsafe { store_body(t, s, i, j, r, c, k, p) }
-        }
-        #[target_feature(enable = "avx2,fma")]
-        #[allow(clippy::too_many_arguments)]
-        unsafe fn avx2<T: DistFloat, O: Element>(
-            t: &[T],
-            s: usize,
-            i: usize,
-            j: usize,
-            r: usize,
-            c: usize,
-            k: Sink<O>,
-            p: &Post<'_>,
-        ) {
-            // SAFETY: forwarded.
-            unsafe { store_body(t, s, i, j, r, c, k, p) }
-        }
-        match simd_level() {
-            // SAFETY: the CPU has these features (simd_level checked); the rest is forwarded.
-            SimdLevel::Avx512 => {
-                return unsafe { avx512(tile, stride, i, j, rows, cols, sink, post) };
-            }
-            // SAFETY: as above.
-            SimdLevel::Avx2 => return unsafe { avx2(tile, stride, i, j, rows, cols, sink, post) },
-            SimdLevel::Portable => {}
-        }
-    }
-    // SAFETY: forwarded.
-    unsafe { store_body(tile, stride, i, j, rows, cols, sink, post) }
-}
-
-/// # Safety
-/// As for [`store`].
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-unsafe fn store_body<T: DistFloat, O: Element>(
-    tile: &[T],
-    stride: usize,
-    i: usize,
-    j: usize,
-    rows: usize,
-    cols: usize,
-    sink: Sink<O>,
-    post: &Post<'_>,
-) {
     for r in 0..rows {
-        let src = &tile[r * stride..][..cols];
-        // SAFETY: (i + r, j) is inside the sink (caller).
-        let (skip, p, cs) = unsafe { sink.row(i + r, j) };
-        if cs != 1 || matches!(post, Post::Cosine { .. }) || skip >= cols {
-            // SAFETY: forwarded.
-            unsafe { sink.put_row(i + r, j, src, post) };
-            continue;
-        }
-        // SAFETY: columns j+skip .. j+cols of the row are contiguous in the sink (cs == 1;
-        // condensed rows are contiguous), inside it, and ours alone.
-        let dst = unsafe { std::slice::from_raw_parts_mut(p, cols - skip) };
-        let src = &src[skip..];
-        // One loop per post-processing step, so each vectorises.
-        if matches!(post, Post::Sqrt) {
-            for (d, &s) in dst.iter_mut().zip(src) {
-                *d = O::from_f64(s.to_f64().sqrt());
-            }
-        } else {
-            for (d, &s) in dst.iter_mut().zip(src) {
-                *d = O::from_f64(s.to_f64());
-            }
-        }
+        // SAFETY: forwarded.
+        unsafe { sink.put_row_fast(i + r, j, &tile[r * stride..][..cols], post) };
     }
 }

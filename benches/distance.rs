@@ -1,0 +1,111 @@
+//! Distance matrices: the issue-5 shapes for the `Simd` kernels (cityblock, sqeuclidean,
+//! euclidean at d = 3) and the `MatmulTrick`, pdist beside cdist, and every metric at
+//! 2048 × 2048 × 64. Throughput is n·m·d (or pairs·d for pdist), so criterion's "elem/s"
+//! reads as pair-dims/s. The Python peers (SciPy, scikit-learn, Numba, dask) are timed by
+//! `../shared/peers/python_anchors.py cdist` and `benches/scipy_metrics.py` in the same session.
+//! Run: `cargo bench --bench distance` (add `-- cdist_4096` to filter).
+
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use ndstride::distance::{CdistOptions, Metric, Strategy, cdist_with, pdist_with};
+use ndstride::{DType, NdArray};
+
+fn bench(c: &mut Criterion) {
+    let [(_, isa, mr, nr), (_, _, _, nr32)] = ndstride::distance::kernel_info();
+    eprintln!("ndstride distance kernels: {isa}, tile {mr}x{nr} (f64), {mr}x{nr32} (f32)");
+    let shapes = [
+        (4096usize, 4096usize, 3usize),
+        (4096, 4096, 64),
+        (4096, 4096, 512),
+        (16384, 16384, 32),
+    ];
+    for (n, m, d) in shapes {
+        for dtype in [DType::F64, DType::F32] {
+            let mut g = c.benchmark_group(format!("cdist_{n}x{m}x{d}_{dtype}"));
+            g.sample_size(10);
+            g.warm_up_time(Duration::from_secs(1));
+            g.measurement_time(Duration::from_secs(3));
+            g.throughput(Throughput::Elements((n * m * d) as u64));
+            let x = NdArray::normal(&[n, d], 0.0, 1.0, 1, dtype).unwrap();
+            let y = NdArray::normal(&[m, d], 0.0, 1.0, 2, dtype).unwrap();
+            let mut cases = vec![
+                ("cityblock", Metric::Cityblock, Strategy::Simd),
+                ("sqeuclidean", Metric::SqEuclidean, Strategy::Simd),
+                ("euclidean", Metric::Euclidean, Strategy::Simd),
+            ];
+            if d == 64 || d == 512 {
+                cases.push(("euclidean_matmul", Metric::Euclidean, Strategy::MatmulTrick));
+            }
+            if n == 4096 && d == 64 {
+                cases.push(("chebyshev", Metric::Chebyshev, Strategy::Simd));
+                cases.push(("cosine", Metric::Cosine, Strategy::Simd));
+            }
+            for (name, metric, strategy) in cases {
+                let opts = CdistOptions::new().strategy(strategy);
+                g.bench_function(BenchmarkId::new(name, d), |b| {
+                    b.iter(|| {
+                        drop(std::hint::black_box(
+                            cdist_with(&x, &y, &metric, &opts).unwrap(),
+                        ))
+                    })
+                });
+            }
+            if n == 4096 && d == 64 {
+                // The same pairs once each: pdist's throughput counts the n(n-1)/2 pairs.
+                g.throughput(Throughput::Elements((n * (n - 1) / 2 * d) as u64));
+                for (name, metric) in [
+                    ("pdist_cityblock", Metric::Cityblock),
+                    ("pdist_sqeuclidean", Metric::SqEuclidean),
+                ] {
+                    g.bench_function(BenchmarkId::new(name, d), |b| {
+                        b.iter(|| {
+                            drop(std::hint::black_box(
+                                pdist_with(&x, &metric, &CdistOptions::new()).unwrap(),
+                            ))
+                        })
+                    });
+                }
+            }
+            g.finish();
+        }
+    }
+
+    // Every metric at 2048 × 2048 × 64, float64 (boolean metrics on bool data), for the
+    // "every metric >= 5x SciPy" comparison with benches/scipy_metrics.py.
+    let (n, d) = (2048usize, 64usize);
+    let x = NdArray::normal(&[n, d], 0.0, 1.0, 1, DType::F64).unwrap();
+    let y = NdArray::normal(&[n, d], 0.0, 1.0, 2, DType::F64).unwrap();
+    let (px, py) = (x.abs().unwrap(), y.abs().unwrap());
+    let zero = NdArray::zeros(&[], DType::F64).unwrap();
+    let (bx, by) = (x.greater(&zero).unwrap(), y.greater(&zero).unwrap());
+    let mut g = c.benchmark_group("metrics_2048x2048x64_f64");
+    g.sample_size(10);
+    g.warm_up_time(Duration::from_secs(1));
+    g.measurement_time(Duration::from_secs(3));
+    g.throughput(Throughput::Elements((n * n * d) as u64));
+    for name in ndstride::distance::METRIC_NAMES {
+        let metric: Metric = match name {
+            "minkowski" => Metric::minkowski(3.0),
+            _ => name.parse().unwrap(),
+        };
+        let (a, b) = if metric.is_boolean() {
+            (&bx, &by)
+        } else if name == "jensenshannon" {
+            (&px, &py)
+        } else {
+            (&x, &y)
+        };
+        g.bench_function(name, |bch| {
+            bch.iter(|| {
+                drop(std::hint::black_box(
+                    cdist_with(a, b, &metric, &CdistOptions::new()).unwrap(),
+                ))
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
