@@ -39,8 +39,7 @@ pub(crate) unsafe fn run<O: Element>(
             )));
         }
     };
-    let inputs: Vec<&NdArray> = std::iter::once(xa).chain(xb).collect();
-    let dtype = compute_dtype(&inputs, opts.accumulate_f64);
+    let dtype = compute_dtype(xa, xb, opts.accumulate_f64);
     // The difference and its transformed copy are alive together.
     let bytes = (n as u128) * (m as u128) * (d as u128) * dtype.itemsize() as u128 * 2;
     if bytes > opts.memory_limit as u128 {

@@ -194,7 +194,6 @@ unsafe fn simd<O: Element>(
     sink: Sink<O>,
     (n, m, d): (usize, usize, usize),
 ) -> Result<()> {
-    let inputs: Vec<&NdArray> = std::iter::once(xa).chain(xb).collect();
     type PairsFn<'a> = &'a dyn Fn(&[f64], &[f64]) -> Result<()>;
     let pairs = |pm: PairsFn<'_>| -> Result<()> {
         let a = rows_f64(xa)?;
@@ -213,7 +212,9 @@ unsafe fn simd<O: Element>(
         };
     }
     if metric.is_boolean() {
-        let numeric = inputs.iter().any(|x| x.dtype() != DType::Bool);
+        let numeric = std::iter::once(xa)
+            .chain(xb)
+            .any(|x| x.dtype() != DType::Bool);
         return match metric {
             Metric::Hamming if numeric => pairwise!(pairwise::Hamming),
             _ => {
@@ -290,7 +291,7 @@ unsafe fn simd<O: Element>(
         Metric::JensenShannon => return pairwise!(pairwise::JensenShannon),
         _ => unreachable!("boolean metrics are handled above"),
     };
-    match compute_dtype(&inputs, opts.accumulate_f64) {
+    match compute_dtype(xa, xb, opts.accumulate_f64) {
         DType::F32 => unsafe { run_plan::<f32, O>(&plan, xa, xb, sink, (n, m, d)) },
         _ => unsafe { run_plan::<f64, O>(&plan, xa, xb, sink, (n, m, d)) },
     }

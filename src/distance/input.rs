@@ -51,8 +51,12 @@ pub(crate) fn pdist_dims(x: &NdArray) -> Result<(usize, usize)> {
 /// The precision the float kernels compute in: float32 when every input is float32 (unless
 /// float64 accumulation is asked for), float64 otherwise (integers and bool convert to
 /// float64, as SciPy converts them).
-pub(crate) fn compute_dtype(inputs: &[&NdArray], accumulate_f64: bool) -> DType {
-    if !accumulate_f64 && inputs.iter().all(|x| x.dtype() == DType::F32) {
+pub(crate) fn compute_dtype(xa: &NdArray, xb: Option<&NdArray>, accumulate_f64: bool) -> DType {
+    if !accumulate_f64
+        && std::iter::once(xa)
+            .chain(xb)
+            .all(|x| x.dtype() == DType::F32)
+    {
         DType::F32
     } else {
         DType::F64

@@ -169,17 +169,18 @@ mod x86 {
         };
     }
 
-    macro_rules! avx512_set {
-        ($T:ty, $lanes:expr, $sq:ident, $cb:ident, $ch:ident, $dot:ident,
+    /// The four kernels of one instruction set and element type: `$mr` rows × `$nv` vectors.
+    macro_rules! x86_set {
+        ($feat:literal, $mr:expr, $nv:expr, $T:ty, $lanes:expr, $sq:ident, $cb:ident, $ch:ident, $dot:ident,
          $zero:ident, $load:ident, $store:ident, $set1:ident, $sub:ident, $fma:ident,
          $add:ident, $abs:ident, $max:ident) => {
             x86_dist_kernel!(
                 $sq,
                 $T,
-                "avx512f",
+                $feat,
                 $lanes,
-                8,
-                3,
+                $mr,
+                $nv,
                 $zero,
                 $load,
                 $store,
@@ -192,10 +193,10 @@ mod x86 {
             x86_dist_kernel!(
                 $cb,
                 $T,
-                "avx512f",
+                $feat,
                 $lanes,
-                8,
-                3,
+                $mr,
+                $nv,
                 $zero,
                 $load,
                 $store,
@@ -205,10 +206,10 @@ mod x86 {
             x86_dist_kernel!(
                 $ch,
                 $T,
-                "avx512f",
+                $feat,
                 $lanes,
-                8,
-                3,
+                $mr,
+                $nv,
                 $zero,
                 $load,
                 $store,
@@ -218,10 +219,10 @@ mod x86 {
             x86_dist_kernel!(
                 $dot,
                 $T,
-                "avx512f",
+                $feat,
                 $lanes,
-                8,
-                3,
+                $mr,
+                $nv,
                 $zero,
                 $load,
                 $store,
@@ -230,7 +231,10 @@ mod x86 {
             );
         };
     }
-    avx512_set!(
+    x86_set!(
+        "avx512f",
+        8,
+        3,
         f64,
         8,
         sq_f64_avx512,
@@ -247,7 +251,10 @@ mod x86 {
         _mm512_abs_pd,
         _mm512_max_pd
     );
-    avx512_set!(
+    x86_set!(
+        "avx512f",
+        8,
+        3,
         f32,
         16,
         sq_f32_avx512,
@@ -277,68 +284,10 @@ mod x86 {
         unsafe { _mm256_andnot_ps(_mm256_set1_ps(-0.0), x) }
     }
 
-    macro_rules! avx2_set {
-        ($T:ty, $lanes:expr, $sq:ident, $cb:ident, $ch:ident, $dot:ident,
-         $zero:ident, $load:ident, $store:ident, $set1:ident, $sub:ident, $fma:ident,
-         $add:ident, $abs:ident, $max:ident) => {
-            x86_dist_kernel!(
-                $sq,
-                $T,
-                "avx2,fma",
-                $lanes,
-                6,
-                2,
-                $zero,
-                $load,
-                $store,
-                $set1,
-                |acc, a, b| {
-                    let t = $sub(b, a);
-                    $fma(t, t, acc)
-                }
-            );
-            x86_dist_kernel!(
-                $cb,
-                $T,
-                "avx2,fma",
-                $lanes,
-                6,
-                2,
-                $zero,
-                $load,
-                $store,
-                $set1,
-                |acc, a, b| $add(acc, $abs($sub(b, a)))
-            );
-            x86_dist_kernel!(
-                $ch,
-                $T,
-                "avx2,fma",
-                $lanes,
-                6,
-                2,
-                $zero,
-                $load,
-                $store,
-                $set1,
-                |acc, a, b| $max($abs($sub(b, a)), acc)
-            );
-            x86_dist_kernel!(
-                $dot,
-                $T,
-                "avx2,fma",
-                $lanes,
-                6,
-                2,
-                $zero,
-                $load,
-                $store,
-                $set1,
-                |acc, a, b| $fma(a, b, acc)
-            );
-        };
-    }
-    avx2_set!(
+    x86_set!(
+        "avx2,fma",
+        6,
+        2,
         f64,
         4,
         sq_f64_avx2,
@@ -355,7 +304,10 @@ mod x86 {
         abs256_pd,
         _mm256_max_pd
     );
-    avx2_set!(
+    x86_set!(
+        "avx2,fma",
+        6,
+        2,
         f32,
         8,
         sq_f32_avx2,

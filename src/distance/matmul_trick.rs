@@ -28,9 +28,8 @@ pub(crate) unsafe fn run<O: Element>(
     sink: Sink<O>,
     dims: (usize, usize, usize),
 ) -> Result<()> {
-    let inputs: Vec<&NdArray> = std::iter::once(xa).chain(xb).collect();
     // SAFETY (both): forwarded.
-    match compute_dtype(&inputs, opts.accumulate_f64) {
+    match compute_dtype(xa, xb, opts.accumulate_f64) {
         DType::F32 => unsafe { run_t::<f32, O>(xa, xb, metric, sink, dims) },
         _ => unsafe { run_t::<f64, O>(xa, xb, metric, sink, dims) },
     }
@@ -118,19 +117,25 @@ unsafe fn run_t<T: DistFloat, O: Element>(
             inv_b: &inv_b,
         },
     };
-    g.par_chunks_exact(m)
-        .enumerate()
-        .with_min_len(16)
-        .for_each(|(i, row)| {
-            let mut vals = vec![T::zero(); m];
-            if form == Form::Cosine {
-                vals.copy_from_slice(row);
-            } else {
-                combine_row(na_t[i], &nb_t, row, &mut vals);
-            }
-            // SAFETY: row i of the sink, columns 0 .. m; one task per row.
-            unsafe { sink.put_row_fast(i, 0, &vals, &post) };
-        });
+    let body = |(i, row): (usize, &[T])| {
+        let mut vals = vec![T::zero(); m];
+        if form == Form::Cosine {
+            vals.copy_from_slice(row);
+        } else {
+            combine_row(na_t[i], &nb_t, row, &mut vals);
+        }
+        // SAFETY: row i of the sink, columns 0 .. m; one task per row.
+        unsafe { sink.put_row_fast(i, 0, &vals, &post) };
+    };
+    // Small work stays on this thread (rayon's pool is not worth waking, and Miri cannot run it).
+    if n * m < 1 << 14 {
+        g.chunks_exact(m).enumerate().for_each(body);
+    } else {
+        g.par_chunks_exact(m)
+            .enumerate()
+            .with_min_len(16)
+            .for_each(body);
+    }
     Ok(())
 }
 

@@ -108,5 +108,18 @@ mod tests {
         assert_eq!(cond(Metric::Hamming), vec![1.0, 1.0, 1.0]);
         assert_eq!(cond(Metric::Jaccard), vec![0.5, 1.0, 0.5]);
         assert_eq!(cond(Metric::Cosine)[1], 1.0); // (0,1)·(2,0) = 0
+        // No features and reversed rows: the empty operand's pointer is never offset (found
+        // by the cdist fuzz target as a pointer-overflow precondition failure).
+        let empty = NdArray::zeros(&[5, 0], DType::F64)
+            .unwrap()
+            .flip(0)
+            .unwrap();
+        assert_eq!(
+            pdist(&empty, Metric::SqEuclidean)
+                .unwrap()
+                .to_vec_f64()
+                .unwrap(),
+            vec![0.0; 10]
+        );
     }
 }

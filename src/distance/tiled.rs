@@ -53,7 +53,14 @@ pub(crate) unsafe fn run_tiled<T: DistFloat, O: Element>(
     }
     let kern = T::dist_kernel(op);
     let (mr, nr) = (kern.mr, kern.nr);
-    let threads = rayon::current_num_threads().max(1);
+    // Small work stays on this thread (and never touches rayon's pool, which Miri cannot
+    // run); the same threshold decides below.
+    let parallel = n * m * d.max(1) >= 1 << 15;
+    let threads = if parallel {
+        rayon::current_num_threads().max(1)
+    } else {
+        1
+    };
     // Enough tasks for rayon to balance (pdist's row blocks have unequal work).
     let mc = n
         .div_ceil(8 * threads)
@@ -80,7 +87,7 @@ pub(crate) unsafe fn run_tiled<T: DistFloat, O: Element>(
         // SAFETY: forwarded from the caller; tasks write disjoint row blocks.
         unsafe { plan.task(t * mc, mc.min(n - t * mc), sink, post) }
     };
-    if tasks == 1 || (n * m * d.max(1)) < (1 << 15) {
+    if tasks == 1 || !parallel {
         (0..tasks).for_each(body);
     } else {
         (0..tasks).into_par_iter().for_each(body);
@@ -135,7 +142,9 @@ impl<T: DistFloat> Plan<T> {
                         // With several feature chunks A is packed again per column block
                         // (m/nc re-packs of the task's rows, small next to the block's
                         // work), so its scratch holds one chunk.
-                        let pack_a = chunks > 1 || jc == j_start;
+                        // With d = 0 nothing is packed (the kernel reads nothing): the
+                        // operands' pointers may be dangling, so no address is formed.
+                        let pack_a = kcc > 0 && (chunks > 1 || jc == j_start);
                         for (s, out) in packed_a
                             .chunks_exact_mut(mr * kc)
                             .take(if pack_a { a_panels } else { 0 })
@@ -149,7 +158,7 @@ impl<T: DistFloat> Plan<T> {
                         }
                         for (s, out) in packed_b
                             .chunks_exact_mut(nr * kc)
-                            .take(cols.div_ceil(nr))
+                            .take(if kcc > 0 { cols.div_ceil(nr) } else { 0 })
                             .enumerate()
                         {
                             let j = s * nr;

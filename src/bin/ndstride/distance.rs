@@ -10,9 +10,10 @@ use ndstride::{DType, Error, NdArray};
 /// The options both verbs share.
 #[derive(clap::Args)]
 pub struct DistanceArgs {
-    /// SciPy's metric name (euclidean, cityblock, cosine, hamming, ...).
-    #[arg(long, default_value = "euclidean")]
-    metric: String,
+    /// SciPy's metric name (euclidean, cityblock, cosine, hamming, ...); default euclidean,
+    /// or minkowski when --p is given.
+    #[arg(long)]
+    metric: Option<String>,
     /// Minkowski's exponent p (>= 1; implies --metric minkowski when that is not given).
     #[arg(long)]
     p: Option<f64>,
@@ -32,11 +33,14 @@ pub struct DistanceArgs {
 
 impl DistanceArgs {
     fn resolve(&self) -> ndstride::Result<(Metric, CdistOptions)> {
-        let mut metric: Metric = self.metric.parse()?;
+        let name = self.metric.as_deref().unwrap_or(match self.p {
+            Some(_) => "minkowski",
+            None => "euclidean",
+        });
+        let mut metric: Metric = name.parse()?;
         if let Some(p) = self.p {
             metric = match metric {
                 Metric::Minkowski { w, .. } => Metric::Minkowski { p, w },
-                Metric::Euclidean if self.metric == "euclidean" => Metric::minkowski(p),
                 m => {
                     return Err(Error::InvalidArgument(format!(
                         "--p applies to minkowski, not {m}"
