@@ -30,31 +30,6 @@ fn lane_sum(a: &[f64], b: &[f64], f: impl Fn(f64, f64) -> f64) -> f64 {
     acc.iter().sum::<f64>() + tail
 }
 
-/// `(Σ f(a, b), Σ g(a, b))` in `LANES` partial sums each.
-#[inline(always)]
-fn lane_sum2(
-    a: &[f64],
-    b: &[f64],
-    f: impl Fn(f64, f64) -> f64,
-    g: impl Fn(f64, f64) -> f64,
-) -> (f64, f64) {
-    let (ac, ar) = a.as_chunks::<LANES>();
-    let (bc, br) = b.as_chunks::<LANES>();
-    let (mut s, mut t) = ([0.0; LANES], [0.0; LANES]);
-    for (x, y) in ac.iter().zip(bc) {
-        for l in 0..LANES {
-            s[l] += f(x[l], y[l]);
-            t[l] += g(x[l], y[l]);
-        }
-    }
-    let (mut s1, mut t1) = (s.iter().sum::<f64>(), t.iter().sum::<f64>());
-    for (&x, &y) in ar.iter().zip(br) {
-        s1 += f(x, y);
-        t1 += g(x, y);
-    }
-    (s1, t1)
-}
-
 pub(crate) struct Canberra;
 impl PairMetric for Canberra {
     #[inline(always)]
@@ -64,15 +39,6 @@ impl PairMetric for Canberra {
             // SciPy: a 0/0 term counts 0; NaN still propagates (NaN != 0).
             if den == 0.0 { 0.0 } else { (x - y).abs() / den }
         })
-    }
-}
-
-pub(crate) struct BrayCurtis;
-impl PairMetric for BrayCurtis {
-    #[inline(always)]
-    fn dist(&self, a: &[f64], b: &[f64]) -> f64 {
-        let (num, den) = lane_sum2(a, b, |x, y| (x - y).abs(), |x, y| (x + y).abs());
-        num / den
     }
 }
 
