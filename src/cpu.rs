@@ -74,5 +74,34 @@ macro_rules! dispatched {
             }
         }
     };
+    // The same for an `unsafe fn` body: `$name` is `unsafe` with `$body`'s contract.
+    ($(#[$m:meta])* $vis:vis unsafe fn $name:ident<$($g:ident $(: $bound:path)?),*>($($arg:ident: $ty:ty),*) $(-> $ret:ty)? => $body:ident) => {
+        $(#[$m])*
+        $vis unsafe fn $name<$($g $(: $bound)?),*>($($arg: $ty),*) $(-> $ret)? {
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+            unsafe fn avx512<$($g $(: $bound)?),*>($($arg: $ty),*) $(-> $ret)? {
+                // SAFETY: the caller of `$name` upholds `$body`'s contract.
+                unsafe { $body($($arg),*) }
+            }
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx2,fma")]
+            unsafe fn avx2<$($g $(: $bound)?),*>($($arg: $ty),*) $(-> $ret)? {
+                // SAFETY: as above.
+                unsafe { $body($($arg),*) }
+            }
+            match $crate::cpu::simd_level() {
+                // SAFETY: simd_level() verified these features on the running CPU; the caller
+                // of `$name` upholds `$body`'s contract.
+                #[cfg(target_arch = "x86_64")]
+                $crate::cpu::SimdLevel::Avx512 => unsafe { avx512($($arg),*) },
+                // SAFETY: as above.
+                #[cfg(target_arch = "x86_64")]
+                $crate::cpu::SimdLevel::Avx2 => unsafe { avx2($($arg),*) },
+                // SAFETY: the caller upholds `$body`'s contract.
+                _ => unsafe { $body($($arg),*) },
+            }
+        }
+    };
 }
 pub(crate) use dispatched;

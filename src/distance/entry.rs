@@ -2,7 +2,7 @@
 //! computation path per metric for the `Simd` strategy.
 
 use super::bits::{BitRows, run_bits};
-use super::input::{Operand, cdist_dims, compute_dtype, pdist_dims, rows_f64};
+use super::input::{Operand, cdist_dims, compute_dtype, pdist_dims};
 use super::kernels::{DistFloat, KernelOp};
 use super::metric::Metric;
 use super::options::{CdistOptions, Strategy};
@@ -196,9 +196,9 @@ unsafe fn simd<O: Element>(
 ) -> Result<()> {
     type PairsFn<'a> = &'a dyn Fn(&[f64], &[f64]) -> Result<()>;
     let pairs = |pm: PairsFn<'_>| -> Result<()> {
-        let a = rows_f64(xa)?;
+        let a = xa.to_vec_f64()?;
         match xb {
-            Some(xb) => pm(&a, &rows_f64(xb)?),
+            Some(xb) => pm(&a, &xb.to_vec_f64()?),
             None => pm(&a, &a),
         }
     };
@@ -220,15 +220,16 @@ unsafe fn simd<O: Element>(
             _ => {
                 let a = BitRows::new(xa)?;
                 let b = xb.map(BitRows::new).transpose()?;
+                // SAFETY: the sink is the caller's, n × m or condensed over n (see `compute`).
                 unsafe { run_bits(metric, &a, b.as_ref().unwrap_or(&a), d, sink) };
                 Ok(())
             }
         };
     }
     let stacked = || -> Result<Vec<f64>> {
-        let mut all = rows_f64(xa)?;
+        let mut all = xa.to_vec_f64()?;
         if let Some(xb) = xb {
-            all.extend(rows_f64(xb)?);
+            all.extend(xb.to_vec_f64()?);
         }
         Ok(all)
     };
@@ -289,10 +290,12 @@ unsafe fn simd<O: Element>(
         Metric::Canberra => return pairwise!(pairwise::Canberra),
         // Σ|u − v| / Σ|u + v| = cityblock(u, v) / cityblock(u, −v): two passes of the
         // register-blocked kernel instead of a pair-at-a-time loop.
+        // SAFETY: the sink is the caller's (see `compute`).
         Metric::BrayCurtis => return unsafe { bray_curtis(xa, xb, opts, sink, (n, m, d)) },
         Metric::JensenShannon => return pairwise!(pairwise::JensenShannon),
         _ => unreachable!("boolean metrics are handled above"),
     };
+    // SAFETY (both): the sink is the caller's (see `compute`).
     match compute_dtype(xa, xb, opts.accumulate_f64) {
         DType::F32 => unsafe { run_plan::<f32, O>(&plan, xa, xb, sink, (n, m, d)) },
         _ => unsafe { run_plan::<f64, O>(&plan, xa, xb, sink, (n, m, d)) },
@@ -331,7 +334,7 @@ unsafe fn run_plan<T: DistFloat, O: Element>(
                 x.astype(DType::F64)?.matmul(&l)?.astype(T::DTYPE)?
             }
             Plan::Cosine { center: true } => {
-                let rows = rows_f64(x)?;
+                let rows = x.to_vec_f64()?;
                 let centred: Vec<T> = rows
                     .chunks_exact(d.max(1))
                     .flat_map(|r| {

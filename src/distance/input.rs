@@ -102,8 +102,3 @@ impl<T: Element> Operand<T> {
         }
     }
 }
-
-/// The rows of `x` (n × d) as one contiguous float64 vector, row-major.
-pub(crate) fn rows_f64(x: &NdArray) -> Result<Vec<f64>> {
-    x.to_vec_f64()
-}

@@ -4,8 +4,10 @@
 //!
 //! Inputs may have any dtype (integers and bool become float64, and boolean metrics see
 //! nonzero as true, as in SciPy) and any strides: float inputs are read in place, the kernels
-//! pack what they need. Float32 inputs are computed in float32 unless
-//! [`CdistOptions::accumulate_f64`] is set; the output is float64 unless
+//! pack what they need. Metrics on the register-blocked kernels (and the other two strategies)
+//! compute float32 inputs in float32 unless [`CdistOptions::accumulate_f64`] is set; the
+//! pair-loop metrics (canberra, jensenshannon, general minkowski, hamming on numbers) copy
+//! their inputs to float64 rows and compute in float64. The output is float64 unless
 //! [`CdistOptions::out_dtype`] says float32.
 //!
 //! Files, lowest first: `metric` and `options` (what is asked), `input` (checks, in-place

@@ -2,7 +2,7 @@
 //! vector (pdist: the pairs `i < j` row by row), and the last step applied to each value on
 //! its way out (square root, cosine from a dot product).
 
-use crate::cpu::{SimdLevel, simd_level};
+use crate::cpu::dispatched;
 use crate::dtype::Element;
 
 /// The condensed index of pair `(i, j)`, `i < j < n`: SciPy's `n·i − i·(i+1)/2 + j − i − 1`.
@@ -90,64 +90,43 @@ impl<O: Element> Sink<O> {
         values: &[T],
         post: &Post<'_>,
     ) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
-            unsafe fn avx512<T: Element, O: Element>(
-                s: &Sink<O>,
-                i: usize,
-                j: usize,
-                v: &[T],
-                p: &Post<'_>,
-            ) {
-                // SAFETY: forwarded.
-                unsafe { s.put_row_body(i, j, v, p) }
-            }
-            #[target_feature(enable = "avx2,fma")]
-            unsafe fn avx2<T: Element, O: Element>(
-                s: &Sink<O>,
-                i: usize,
-                j: usize,
-                v: &[T],
-                p: &Post<'_>,
-            ) {
-                // SAFETY: forwarded.
-                unsafe { s.put_row_body(i, j, v, p) }
-            }
-            match simd_level() {
-                // SAFETY: the CPU has these features (simd_level checked); rest forwarded.
-                SimdLevel::Avx512 => return unsafe { avx512(self, i, j0, values, post) },
-                // SAFETY: as above.
-                SimdLevel::Avx2 => return unsafe { avx2(self, i, j0, values, post) },
-                SimdLevel::Portable => {}
-            }
-        }
         // SAFETY: forwarded.
-        unsafe { self.put_row_body(i, j0, values, post) }
+        unsafe { put_row_dispatched(self, i, j0, values, post) }
     }
+}
 
-    /// # Safety
-    /// As for [`Sink::put_row`].
-    #[inline(always)]
-    unsafe fn put_row_body<T: Element>(&self, i: usize, j0: usize, values: &[T], post: &Post<'_>) {
-        // SAFETY: (i, j0) is inside the sink (caller).
-        let (skip, p, cs) = unsafe { self.row(i, j0) };
-        if cs != 1 || matches!(post, Post::Cosine { .. }) || skip >= values.len() {
-            // SAFETY: forwarded.
-            return unsafe { self.put_row(i, j0, values, post) };
+dispatched! {
+    /// [`put_row_body`] for the running CPU.
+    unsafe fn put_row_dispatched<T: Element, O: Element>(sink: &Sink<O>, i: usize, j0: usize, values: &[T], post: &Post<'_>) => put_row_body
+}
+
+/// # Safety
+/// As for [`Sink::put_row`].
+#[inline(always)]
+unsafe fn put_row_body<T: Element, O: Element>(
+    sink: &Sink<O>,
+    i: usize,
+    j0: usize,
+    values: &[T],
+    post: &Post<'_>,
+) {
+    // SAFETY: (i, j0) is inside the sink (caller).
+    let (skip, p, cs) = unsafe { sink.row(i, j0) };
+    if cs != 1 || matches!(post, Post::Cosine { .. }) || skip >= values.len() {
+        // SAFETY: forwarded.
+        return unsafe { sink.put_row(i, j0, values, post) };
+    }
+    // SAFETY: columns j0+skip .. j0+len of row i are contiguous in the sink (cs == 1;
+    // condensed rows are contiguous), inside it, and the caller's alone.
+    let dst = unsafe { std::slice::from_raw_parts_mut(p, values.len() - skip) };
+    let src = &values[skip..];
+    if matches!(post, Post::Sqrt) {
+        for (d, &s) in dst.iter_mut().zip(src) {
+            *d = O::from_f64(s.to_f64().sqrt());
         }
-        // SAFETY: columns j0+skip .. j0+len of row i are contiguous in the sink (cs == 1;
-        // condensed rows are contiguous), inside it, and the caller's alone.
-        let dst = unsafe { std::slice::from_raw_parts_mut(p, values.len() - skip) };
-        let src = &values[skip..];
-        if matches!(post, Post::Sqrt) {
-            for (d, &s) in dst.iter_mut().zip(src) {
-                *d = O::from_f64(s.to_f64().sqrt());
-            }
-        } else {
-            for (d, &s) in dst.iter_mut().zip(src) {
-                *d = O::from_f64(s.to_f64());
-            }
+    } else {
+        for (d, &s) in dst.iter_mut().zip(src) {
+            *d = O::from_f64(s.to_f64());
         }
     }
 }
