@@ -2,11 +2,13 @@
 //! computation path per metric for the `Simd` strategy.
 
 use super::bits::{BitRows, run_bits};
+use super::canberra::{self, CanberraRows};
 use super::input::{Operand, cdist_dims, compute_dtype, pdist_dims};
+use super::jensenshannon::{self, ProbabilityRows};
 use super::kernels::{DistFloat, KernelOp};
 use super::metric::Metric;
 use super::options::{CdistOptions, Strategy};
-use super::pairwise::{self, run_pairs};
+use super::pairwise::{self, ByRow, run_pairs, run_rows};
 use super::sink::{Post, Sink};
 use super::stats;
 use super::tiled::run_tiled;
@@ -287,12 +289,32 @@ unsafe fn simd<O: Element>(
         }
         Metric::Cosine => Plan::Cosine { center: false },
         Metric::Correlation => Plan::Cosine { center: true },
-        Metric::Canberra => return pairwise!(pairwise::Canberra),
+        Metric::Canberra => {
+            return pairs(&|a, b| {
+                let ra = CanberraRows::new(a, n, d);
+                let rb = xb.map(|_| CanberraRows::new(b, m, d));
+                let rb = rb.as_ref().unwrap_or(&ra);
+                let kernel = canberra::Pairs { a: &ra, b: rb };
+                // SAFETY: the sink is the caller's, n × m or condensed over n.
+                unsafe { run_rows(n, m, d, 16 * d, sink, &kernel) };
+                Ok(())
+            });
+        }
         // Σ|u − v| / Σ|u + v| = cityblock(u, v) / cityblock(u, −v): two passes of the
         // register-blocked kernel instead of a pair-at-a-time loop.
         // SAFETY: the sink is the caller's (see `compute`).
         Metric::BrayCurtis => return unsafe { bray_curtis(xa, xb, opts, sink, (n, m, d)) },
-        Metric::JensenShannon => return pairwise!(pairwise::JensenShannon),
+        Metric::JensenShannon => {
+            return pairs(&|a, b| {
+                let ra = ProbabilityRows::new(a, n, d);
+                let rb = xb.map(|_| ProbabilityRows::new(b, m, d));
+                let rb = rb.as_ref().unwrap_or(&ra);
+                let row = |i, j0, out: &mut [f64]| jensenshannon::rows(&ra, i, rb, j0, out);
+                // SAFETY: the sink is the caller's, n × m or condensed over n.
+                unsafe { run_rows(n, m, d, 16 * d, sink, &ByRow(row)) };
+                Ok(())
+            });
+        }
         _ => unreachable!("boolean metrics are handled above"),
     };
     // SAFETY (both): the sink is the caller's (see `compute`).

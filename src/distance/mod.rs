@@ -12,16 +12,21 @@
 //!
 //! Files, lowest first: `metric` and `options` (what is asked), `input` (checks, in-place
 //! operands), `sink` (where results go), `kernels` (register-blocked micro-kernels per
-//! instruction set), `tiled` (their cache-blocked, threaded driver), `pairwise` (metrics
-//! without a kernel), `bits` (boolean metrics by popcount), `stats` (SciPy's data-derived
-//! defaults), `matmul_trick` and `broadcast` (the other strategies), `entry` (the public
-//! functions), `squareform`.
+//! instruction set), `tiled` (their cache-blocked, threaded driver), `lanes` (eight-lane sums
+//! and logarithm), `pairwise` (metrics without a kernel, and the tiled driver of all
+//! pair-at-a-time metrics), `canberra` (reciprocal-based quotients on AVX-512),
+//! `jensenshannon` (rows normalised once), `bits` (boolean metrics by popcount), `stats`
+//! (SciPy's data-derived defaults), `matmul_trick` and `broadcast` (the other strategies),
+//! `entry` (the public functions), `squareform`.
 
 mod bits;
 mod broadcast;
+mod canberra;
 mod entry;
 mod input;
+mod jensenshannon;
 mod kernels;
+mod lanes;
 mod matmul_trick;
 mod metric;
 mod options;

@@ -1,9 +1,10 @@
 //! Metrics without a register-blocked kernel: one pair at a time over contiguous float64 rows,
-//! in eight independent lanes so that the loops vectorise (a single running sum cannot: float
-//! addition is not reassociated), compiled per instruction set.
+//! in eight independent lanes so that the loops vectorise, compiled per instruction set; and
+//! the threaded row driver that all pair-at-a-time metrics share.
 
 use rayon::prelude::*;
 
+use super::lanes::lane_sum;
 use super::sink::{Post, Sink};
 use crate::cpu::dispatched;
 use crate::dtype::Element;
@@ -11,35 +12,6 @@ use crate::dtype::Element;
 /// A distance between two equal-length float64 rows.
 pub(crate) trait PairMetric: Sync {
     fn dist(&self, a: &[f64], b: &[f64]) -> f64;
-}
-
-const LANES: usize = 8;
-
-/// `Σ f(a[k], b[k])` in `LANES` partial sums.
-#[inline(always)]
-fn lane_sum(a: &[f64], b: &[f64], f: impl Fn(f64, f64) -> f64) -> f64 {
-    let (ac, ar) = a.as_chunks::<LANES>();
-    let (bc, br) = b.as_chunks::<LANES>();
-    let mut acc = [0.0; LANES];
-    for (x, y) in ac.iter().zip(bc) {
-        for l in 0..LANES {
-            acc[l] += f(x[l], y[l]);
-        }
-    }
-    let tail: f64 = ar.iter().zip(br).map(|(&x, &y)| f(x, y)).sum();
-    acc.iter().sum::<f64>() + tail
-}
-
-pub(crate) struct Canberra;
-impl PairMetric for Canberra {
-    #[inline(always)]
-    fn dist(&self, a: &[f64], b: &[f64]) -> f64 {
-        lane_sum(a, b, |x, y| {
-            let den = x.abs() + y.abs();
-            // SciPy: a 0/0 term counts 0; NaN still propagates (NaN != 0).
-            if den == 0.0 { 0.0 } else { (x - y).abs() / den }
-        })
-    }
 }
 
 /// `(Σ w·|u − v|^p)^(1/p)` for general `p`; `p = inf` is the largest `|u − v|` over the
@@ -197,17 +169,122 @@ pub(crate) unsafe fn run_pairs<M: PairMetric, O: Element>(
     m: usize,
     sink: Sink<O>,
 ) {
-    let body = |i: usize| {
-        let a = &xa[i * d..][..d];
-        let j0 = if sink.is_condensed() { i + 1 } else { 0 };
-        let mut out = vec![0.0; m - j0.min(m)];
-        rows(metric, a, &xb[j0 * d..], d, &mut out);
-        // SAFETY: row i, columns j0 .. m are inside the sink; rows go to one task each.
-        unsafe { sink.put_row(i, j0, &out, &Post::Identity) };
+    let row = |i: usize, j0: usize, out: &mut [f64]| {
+        rows(metric, &xa[i * d..][..d], &xb[j0 * d..], d, out);
     };
+    // SAFETY: the caller's contract.
+    unsafe { run_rows(n, m, d, d * 8, sink, &ByRow(row)) };
+}
+
+/// Distances from rows of a first operand to runs of rows of a second, for [`run_rows`].
+pub(crate) trait RowKernel: Sync {
+    /// `out[k]` = the distance from row `i` to row `j + k`.
+    fn row(&self, i: usize, j: usize, out: &mut [f64]);
+
+    /// Rows `i` and `i + 1` against the same rows `j ..`; a kernel that can share its loads
+    /// between the two overrides this.
+    fn two_rows(&self, i: usize, j: usize, out0: &mut [f64], out1: &mut [f64]) {
+        self.row(i, j, out0);
+        self.row(i + 1, j, out1);
+    }
+}
+
+/// A [`RowKernel`] from a closure `(i, j, out)`.
+pub(crate) struct ByRow<F>(pub F);
+impl<F: Fn(usize, usize, &mut [f64]) + Sync> RowKernel for ByRow<F> {
+    fn row(&self, i: usize, j: usize, out: &mut [f64]) {
+        (self.0)(i, j, out)
+    }
+}
+
+/// Fills `sink` in tiles through `kernel` (only `j > i` for a condensed sink). A task takes
+/// `TASK_ROWS` rows, two at a time; it walks the second operand in blocks of about 12 KiB
+/// (`bytes_per_row` each) so that a block stays in L1 while the task's rows pass over it.
+/// Small problems (`n·m·d` below about 2¹⁵) stay on the calling thread.
+///
+/// # Safety
+/// The sink is `n × m` (or condensed over n), exclusively the caller's.
+pub(crate) unsafe fn run_rows<O: Element, K: RowKernel>(
+    n: usize,
+    m: usize,
+    d: usize,
+    bytes_per_row: usize,
+    sink: Sink<O>,
+    kernel: &K,
+) {
+    const TASK_ROWS: usize = 16;
+    if m == 0 {
+        return;
+    }
+    let block = (12 << 10) / bytes_per_row.max(1);
+    let block = (block / 4 * 4).clamp(4, m.max(4));
+    let first_col = |i: usize| {
+        if sink.is_condensed() {
+            (i + 1).min(m)
+        } else {
+            0
+        }
+    };
+    let task = |t: usize| {
+        let i0 = t * TASK_ROWS;
+        let rows = i0..((t + 1) * TASK_ROWS).min(n);
+        // Each row's output: the sink's own memory where it is contiguous float64, else a
+        // buffer stored at the end.
+        let width = |i: usize| m - first_col(i);
+        // SAFETY: row i, columns first_col(i) .. m are inside the sink; each row belongs to
+        // one task, which holds the slice only while it runs.
+        let direct: Option<Vec<&mut [f64]>> = rows
+            .clone()
+            .map(|i| unsafe { sink.contiguous_row_f64(i, first_col(i), width(i)) })
+            .collect();
+        let buffered = direct.is_none();
+        let mut owned: Vec<Vec<f64>>;
+        let mut outs: Vec<&mut [f64]> = match direct {
+            Some(rows) => rows,
+            None => {
+                owned = rows.clone().map(|i| vec![0.0; width(i)]).collect();
+                owned.iter_mut().map(|v| v.as_mut_slice()).collect()
+            }
+        };
+        for jb in (0..m).step_by(block) {
+            let je = (jb + block).min(m);
+            let mut i = i0;
+            for pair in outs.chunks_mut(2) {
+                let (j0, j1) = (jb.max(first_col(i)), jb.max(first_col(i + 1)));
+                match pair {
+                    [a, b] if j1 < je => {
+                        // Row i may start one column before row i + 1 (condensed).
+                        let (f0, f1) = (first_col(i), first_col(i + 1));
+                        if j0 < j1 {
+                            kernel.row(i, j0, &mut a[j0 - f0..j1 - f0]);
+                        }
+                        kernel.two_rows(i, j1, &mut a[j1 - f0..je - f0], &mut b[j1 - f1..je - f1]);
+                    }
+                    _ => {
+                        for (r, out) in pair.iter_mut().enumerate() {
+                            let js = jb.max(first_col(i + r));
+                            if js < je {
+                                let f = first_col(i + r);
+                                kernel.row(i + r, js, &mut out[js - f..je - f]);
+                            }
+                        }
+                    }
+                }
+                i += 2;
+            }
+        }
+        if buffered {
+            for (i, out) in rows.zip(&outs) {
+                // SAFETY: row i, columns first_col(i) .. m are inside the sink; each row
+                // belongs to one task.
+                unsafe { sink.put_row_fast(i, first_col(i), out, &Post::Identity) };
+            }
+        }
+    };
+    let tasks = n.div_ceil(TASK_ROWS);
     if n * m * d.max(1) < 1 << 15 {
-        (0..n).for_each(body);
+        (0..tasks).for_each(task);
     } else {
-        (0..n).into_par_iter().with_min_len(4).for_each(body);
+        (0..tasks).into_par_iter().for_each(task);
     }
 }

@@ -76,6 +76,33 @@ impl<O: Element> Sink<O> {
 }
 
 impl<O: Element> Sink<O> {
+    /// Row `i`'s columns `j0 .. j0 + len` as a float64 slice, where the sink is float64 and
+    /// stores them contiguously (a matrix with unit column stride, or a condensed row from
+    /// `j0 = i + 1`): a driver then lets its kernel write in place instead of into a buffer
+    /// that is copied afterwards.
+    ///
+    /// # Safety
+    /// As for [`Sink::put_row`] with `values.len() = len`; the slice is the caller's alone
+    /// for as long as it lives (`'s`), and the sink outlives it.
+    pub unsafe fn contiguous_row_f64<'s>(
+        &self,
+        i: usize,
+        j0: usize,
+        len: usize,
+    ) -> Option<&'s mut [f64]> {
+        if O::DTYPE != crate::DType::F64 {
+            return None;
+        }
+        // SAFETY: forwarded from the caller.
+        let (skip, p, cs) = unsafe { self.row(i, j0) };
+        if skip != 0 || cs != 1 {
+            return None;
+        }
+        // SAFETY: O is f64; the len elements from p are contiguous (cs = 1), inside the
+        // sink, and exclusively the caller's (forwarded).
+        Some(unsafe { std::slice::from_raw_parts_mut(p.cast::<f64>(), len) })
+    }
+
     /// [`Sink::put_row`], compiled for the running CPU's vector width, with one loop per
     /// post-processing step so each vectorises: at small `d` this store (square root,
     /// conversion to the output dtype) costs as much as computing the distances.
