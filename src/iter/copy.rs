@@ -24,6 +24,9 @@ impl<W: Copy + Send + Sync> Kernel<1> for CopyKernel<W> {
             }
         }
     }
+    fn input_sizes(&self) -> [usize; 1] {
+        [size_of::<W>()]
+    }
 }
 
 /// Copies every element of `src_layout` (over the buffer at `src`) to the same index of

@@ -6,12 +6,15 @@
 //! - usually one run per position of the outer axes, along the innermost axis;
 //! - when an input is transposed relative to the output (its step along the inner axis jumps
 //!   through memory while another axis is small), the two axes are walked in cache-sized tiles
-//!   so every source cache line is used fully while it is in L1;
+//!   so every source cache line is used fully while it is in L1 (8-byte inputs re-ordered
+//!   through a register transpose, the next tile prefetched);
 //! - work of at least `PARALLEL_BYTES` is split across rayon threads along the outermost axis.
 
 use rayon::prelude::*;
 
 use super::plan::{AxisPlan, plan_axes};
+use super::transpose_tile::{TileBuffer, prefetch, transpose_into};
+use crate::cpu::{SimdLevel, simd_level};
 
 /// Tile edge for transposed operands: 32 lines of 64 bytes per operand stay in L1 (measured best
 /// of 16/32/64/128 for f64 transposes on Zen 4, see BENCHMARKS.md).
@@ -35,6 +38,13 @@ pub trait Kernel<const N: usize>: Sync {
         in_strides: [isize; N],
         n: usize,
     );
+
+    /// The element size of each input in bytes, where the kernel knows it: an 8-byte input
+    /// that is transposed relative to the output is then re-ordered tile by tile
+    /// ([`super::transpose_tile`]) instead of read one element per cache line. 0: unknown.
+    fn input_sizes(&self) -> [usize; N] {
+        [0; N]
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -183,7 +193,9 @@ unsafe fn run_planned<const N: usize, K: Kernel<N>>(
 }
 
 /// Walks axes `r` (small input step) and `c` (the output's inner axis) in `TILE × TILE` blocks,
-/// calling the kernel on runs of up to `TILE` along `c`.
+/// calling the kernel on runs of up to `TILE` along `c`. On AVX-512, an input with 8-byte
+/// elements that is contiguous along `r` is first transposed into a tile buffer, so the
+/// kernel reads it contiguously; and every operand's next tile is prefetched.
 ///
 /// # Safety
 /// As [`run`].
@@ -198,17 +210,64 @@ unsafe fn run_tiles<const N: usize, K: Kernel<N>>(
     let (nr, nc) = (plan.shape[r], plan.shape[c]);
     let st = |op: usize, ax: usize| plan.strides[op][ax];
     let cs: [isize; N] = std::array::from_fn(|k| st(k + 1, c));
+    // Inputs re-ordered through a tile buffer: 8-byte elements, contiguous along `r`.
+    let sizes = kernel.input_sizes();
+    let vector_transpose = cfg!(target_arch = "x86_64") && simd_level() == SimdLevel::Avx512;
+    let buffered: [bool; N] = std::array::from_fn(|k| {
+        vector_transpose && sizes[k] == 8 && st(k + 1, r) == 8 && cs[k].unsigned_abs() > 64
+    });
+    let mut bufs: [TileBuffer; N] = std::array::from_fn(|_| TileBuffer::new());
     for r0 in (0..nr).step_by(TILE) {
+        let rows = TILE.min(nr - r0);
         for c0 in (0..nc).step_by(TILE) {
             let len = TILE.min(nc - c0);
-            for ri in r0..(r0 + TILE).min(nr) {
-                let (ri, c0) = (ri as isize, c0 as isize);
-                // SAFETY: (ri, c0..c0+len) is in bounds on both axes.
+            let corner: [*const u8; N] = std::array::from_fn(|k| {
+                // SAFETY: (r0, c0) is in bounds on both axes.
+                unsafe { ins[k].offset(r0 as isize * st(k + 1, r) + c0 as isize * cs[k]) }
+            });
+            if c0 + TILE < nc {
+                // The next tile along c, while this one is worked on: its runs are far apart
+                // (up to 2·TILE streams across as many pages), which the hardware prefetchers
+                // do not follow in time. Fetching the output's lines too takes the
+                // read-for-ownership of fresh output pages off the critical path.
+                let next_len = TILE.min(nc - c0 - TILE);
+                let step_c = TILE as isize;
+                let oc = st(0, c);
+                if oc > 0 && oc <= 16 {
+                    let o =
+                        out.wrapping_offset(r0 as isize * st(0, r) + (c0 as isize + step_c) * oc);
+                    prefetch(o, st(0, r), next_len * oc as usize, rows);
+                }
+                for k in (0..N).filter(|&k| sizes[k] > 0) {
+                    let next = corner[k].wrapping_offset(step_c * cs[k]);
+                    let size = sizes[k] as isize;
+                    if st(k + 1, r) == size {
+                        prefetch(next, cs[k], rows * sizes[k], next_len);
+                    } else if cs[k] == size {
+                        prefetch(next, st(k + 1, r), next_len * sizes[k], rows);
+                    }
+                }
+            }
+            for k in (0..N).filter(|&k| buffered[k]) {
+                // SAFETY: the tile's rows × len elements are in bounds for input k, which
+                // is contiguous along r with 8-byte elements.
+                unsafe { transpose_into(&mut bufs[k], corner[k], cs[k], rows, len) };
+            }
+            for ri in 0..rows {
+                let i: [*const u8; N] = std::array::from_fn(|k| {
+                    if buffered[k] {
+                        bufs[k].0[ri * TILE..].as_ptr() as *const u8
+                    } else {
+                        // SAFETY: (r0 + ri, c0) is in bounds.
+                        unsafe { corner[k].offset(ri as isize * st(k + 1, r)) }
+                    }
+                });
+                let is: [isize; N] = std::array::from_fn(|k| if buffered[k] { 8 } else { cs[k] });
+                // SAFETY: (r0 + ri, c0 .. c0 + len) is in bounds on both axes; buffered
+                // inputs read `len` elements of their tile buffer's row ri.
                 unsafe {
-                    let o = out.offset(ri * st(0, r) + c0 * st(0, c));
-                    let i: [*const u8; N] =
-                        std::array::from_fn(|k| ins[k].offset(ri * st(k + 1, r) + c0 * cs[k]));
-                    kernel.run(o, st(0, c), i, cs, len);
+                    let o = out.offset((r0 + ri) as isize * st(0, r) + c0 as isize * st(0, c));
+                    kernel.run(o, st(0, c), i, is, len);
                 }
             }
         }

@@ -6,6 +6,7 @@ mod copy;
 pub mod elementwise;
 mod offsets;
 mod plan;
+mod transpose_tile;
 
 pub use copy::copy_strided;
 pub use offsets::{IndexIter, OffsetIter};

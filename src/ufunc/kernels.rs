@@ -42,6 +42,9 @@ impl<A: Copy, O: Copy, F: Fn(A) -> O + Sync> Kernel<1> for Map1<A, O, F> {
             }
         }
     }
+    fn input_sizes(&self) -> [usize; 1] {
+        [size_of::<A>()]
+    }
 }
 
 /// `out = f(a, b)`.
@@ -94,5 +97,8 @@ impl<A: Copy, B: Copy, O: Copy, F: Fn(A, B) -> O + Sync> Kernel<2> for Map2<A, B
                 }
             }
         }
+    }
+    fn input_sizes(&self) -> [usize; 2] {
+        [size_of::<A>(), size_of::<B>()]
     }
 }
