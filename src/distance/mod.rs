@@ -17,7 +17,8 @@
 //! pair-at-a-time metrics), `canberra` (reciprocal-based quotients on AVX-512),
 //! `jensenshannon` (rows normalised once), `bits` (boolean metrics by popcount), `stats`
 //! (SciPy's data-derived defaults), `matmul_trick` and `broadcast` (the other strategies),
-//! `entry` (the public functions), `squareform`.
+//! `entry` (the public functions), `knn` (k nearest neighbours by blocks, never the full
+//! matrix), `squareform`.
 
 mod bits;
 mod broadcast;
@@ -26,6 +27,7 @@ mod entry;
 mod input;
 mod jensenshannon;
 mod kernels;
+mod knn;
 mod lanes;
 mod matmul_trick;
 mod metric;
@@ -37,6 +39,7 @@ mod stats;
 mod tiled;
 
 pub use entry::{DistanceOutput, cdist, cdist_into, cdist_with, pdist, pdist_with};
+pub use knn::{Neighbors, knn, knn_with};
 pub use metric::{METRIC_NAMES, Metric};
 pub use options::{CdistOptions, Strategy};
 pub use squareform::squareform;
