@@ -1,12 +1,13 @@
 //! Canberra distance, `Σ |u − v| / (|u| + |v|)`, without the divider.
 //!
 //! A pair loop of that sum is bound by the division unit: `vdivpd` retires half a float64 per
-//! cycle whatever the vector width. On AVX-512 the quotient is instead taken from
-//! `vrcp14pd`'s 14-bit reciprocal, one Newton step (28 bits) and one residual correction
-//! `q + (n − den·q)/den` (≈ 56 bits, within one ulp of the division): six instructions on the
-//! FMA pipes. That needs the reciprocal and residual in the normal range, so only rows whose
-//! entries are 0 or of magnitude in [2⁻⁹⁰⁰, 2⁹⁰⁰] take it; the others, and every pair on
-//! other instruction sets, divide.
+//! cycle whatever the vector width. On AVX-512, three pairs in four instead take the quotient
+//! from `vrcp14pd`'s 14-bit reciprocal, one Newton step (28 bits) and a correction fused with
+//! the accumulation, `acc + n·x·(2 − den·x)` (relative error 2⁻⁵⁶ before rounding, within a
+//! few ulps of the division): five FMA-pipe instructions besides the reciprocal, while the
+//! divider handles the fourth pair. That needs the reciprocal in the normal range, so only
+//! rows whose entries are 0 or of magnitude in [2⁻⁹⁰⁰, 2⁹⁰⁰] take it; the others, and every
+//! pair on other instruction sets, divide.
 
 use super::lanes::lane_sum;
 use super::pairwise::{PairMetric, RowKernel};

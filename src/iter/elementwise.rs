@@ -41,7 +41,7 @@ pub trait Kernel<const N: usize>: Sync {
 
     /// The element size of each input in bytes, where the kernel knows it: an 8-byte input
     /// that is transposed relative to the output is then re-ordered tile by tile
-    /// ([`super::transpose_tile`]) instead of read one element per cache line. 0: unknown.
+    /// (`iter::transpose_tile`) instead of read one element per cache line. 0: unknown.
     fn input_sizes(&self) -> [usize; N] {
         [0; N]
     }
