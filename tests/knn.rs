@@ -94,3 +94,28 @@ fn bad_k_and_shapes_are_clear_errors() {
     assert!(knn(&x, &y, 1, &Metric::Euclidean).is_err());
     assert!(knn(&x, &x, 1, &Metric::minkowski(0.5)).is_err());
 }
+
+#[test]
+fn several_row_and_column_blocks_match_the_full_matrix() {
+    // More rows than one task's block (3072) and columns than one column block (512).
+    let (n, m, d, k) = (3100, 1100, 3, 4);
+    let vals: Vec<i8> = (0..(n + m) * d)
+        .map(|i| ((i * 7919) % 9) as i8 - 4)
+        .collect();
+    let xa = matrix(&vals, n, d, DType::F64);
+    let xb = matrix(&vals[n * d..], m, d, DType::F64);
+    let nn = knn(&xa, &xb, k, &Metric::Cityblock).unwrap();
+    let full = cdist_with(&xa, &xb, &Metric::Cityblock, &CdistOptions::new())
+        .unwrap()
+        .to_vec_f64()
+        .unwrap();
+    let want = brute_force(&full, n, m, k);
+    let got: Vec<(f64, i64)> = nn
+        .distances
+        .to_vec_f64()
+        .unwrap()
+        .into_iter()
+        .zip(nn.indices.to_vec::<i64>().unwrap())
+        .collect();
+    assert_eq!(got, want);
+}
