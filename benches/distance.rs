@@ -3,12 +3,14 @@
 //! 2048 × 2048 × 64. Throughput is n·m·d (or pairs·d for pdist), so criterion's "elem/s"
 //! reads as pair-dims/s. The Python peers (SciPy, scikit-learn, Numba, dask) are timed by
 //! `../shared/peers/python_anchors.py cdist` and `benches/scipy_metrics.py` in the same session.
+//! `knn_` (k = 10, 30000 × 64 float32 against itself; throughput in pairs) is the peer of
+//! `../shared/peers/knn_anchors.py` (scikit-learn brute force, faiss `IndexFlatL2`).
 //! Run: `cargo bench --bench distance` (add `-- cdist_4096` to filter).
 
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use ndstride::distance::{CdistOptions, Metric, Strategy, cdist_with, pdist_with};
+use ndstride::distance::{CdistOptions, Metric, Strategy, cdist_with, knn_with, pdist_with};
 use ndstride::{DType, NdArray};
 
 fn bench(c: &mut Criterion) {
@@ -100,6 +102,31 @@ fn bench(c: &mut Criterion) {
             bch.iter(|| {
                 drop(std::hint::black_box(
                     cdist_with(a, b, &metric, &CdistOptions::new()).unwrap(),
+                ))
+            })
+        });
+    }
+    g.finish();
+
+    let (n, d) = (30000usize, 64usize);
+    let x = NdArray::normal(&[n, d], 0.0, 1.0, 3, DType::F32).unwrap();
+    let mut g = c.benchmark_group("knn_30000x64_f32_k10");
+    g.sample_size(10);
+    g.warm_up_time(Duration::from_secs(1));
+    g.measurement_time(Duration::from_secs(12));
+    g.throughput(Throughput::Elements((n * n) as u64));
+    for (name, strategy) in [
+        ("euclidean", Strategy::Simd),
+        ("sqeuclidean", Strategy::Simd),
+        ("cityblock", Strategy::Simd),
+        ("euclidean matmul", Strategy::MatmulTrick),
+    ] {
+        let metric: Metric = name.split(' ').next().unwrap().parse().unwrap();
+        let opts = CdistOptions::new().strategy(strategy);
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                drop(std::hint::black_box(
+                    knn_with(&x, &x, 10, &metric, &opts).unwrap(),
                 ))
             })
         });

@@ -228,13 +228,6 @@ unsafe fn simd<O: Element>(
             }
         };
     }
-    let stacked = || -> Result<Vec<f64>> {
-        let mut all = xa.to_vec_f64()?;
-        if let Some(xb) = xb {
-            all.extend(xb.to_vec_f64()?);
-        }
-        Ok(all)
-    };
     let plan = match metric {
         Metric::SqEuclidean => Plan::Kernel(KernelOp::SqEuclidean, false),
         Metric::Euclidean => Plan::Kernel(KernelOp::SqEuclidean, true),
@@ -263,7 +256,7 @@ unsafe fn simd<O: Element>(
         Metric::SEuclidean { v } => {
             let v = match v {
                 Some(v) => v.clone(),
-                None => stats::variance(&stacked()?, d),
+                None => stats::variance(&stats::stacked(xa, xb)?, d),
             };
             if v.iter().all(|&v| v > 0.0 && v.is_finite()) {
                 // Σ (u−v)²/V = Σ (u/√V − v/√V)².
@@ -280,7 +273,7 @@ unsafe fn simd<O: Element>(
         Metric::Mahalanobis { vi } => {
             let vi = match vi {
                 Some(vi) => vi.clone(),
-                None => stats::inverse_covariance(&stacked()?, d)?,
+                None => stats::inverse_covariance(&stats::stacked(xa, xb)?, d)?,
             };
             match stats::cholesky(&vi, d) {
                 Some(l) => Plan::Transformed(l),

@@ -105,17 +105,15 @@ pub fn knn_with(
 /// SciPy's data-derived defaults (seuclidean's V, mahalanobis's VI) from all of `xa` and
 /// `xb`, as `cdist(xa, xb)` computes them, so that every block sees the same metric.
 fn with_defaults(metric: &Metric, xa: &NdArray, xb: &NdArray, d: usize) -> Result<Metric> {
-    let stacked = || -> Result<Vec<f64>> {
-        let mut all = xa.to_vec_f64()?;
-        all.extend(xb.to_vec_f64()?);
-        Ok(all)
-    };
     Ok(match metric {
         Metric::SEuclidean { v: None } => Metric::SEuclidean {
-            v: Some(stats::variance(&stacked()?, d)),
+            v: Some(stats::variance(&stats::stacked(xa, Some(xb))?, d)),
         },
         Metric::Mahalanobis { vi: None } => Metric::Mahalanobis {
-            vi: Some(stats::inverse_covariance(&stacked()?, d)?),
+            vi: Some(stats::inverse_covariance(
+                &stats::stacked(xa, Some(xb))?,
+                d,
+            )?),
         },
         other => other.clone(),
     })

@@ -1,7 +1,18 @@
 //! SciPy's data-derived defaults (the variance for seuclidean, the inverse covariance for
 //! mahalanobis) and the small dense float64 algebra they need.
 
+use crate::array::NdArray;
 use crate::error::{Error, Result};
+
+/// The rows the defaults are computed from, as SciPy computes them: `xa` stacked on `xb`
+/// (cdist), or `xa` alone (pdist), as row-major float64.
+pub(crate) fn stacked(xa: &NdArray, xb: Option<&NdArray>) -> Result<Vec<f64>> {
+    let mut all = xa.to_vec_f64()?;
+    if let Some(xb) = xb {
+        all.extend(xb.to_vec_f64()?);
+    }
+    Ok(all)
+}
 
 /// Per-feature variance with `ddof = 1` of the rows of `x` (row-major, `d` columns), as
 /// `np.var(x, axis=0, ddof=1)`; two passes (mean, then squared deviations).
