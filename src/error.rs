@@ -81,6 +81,8 @@ pub enum Error {
     Npy { msg: String },
     /// Any other invalid argument.
     InvalidArgument(String),
+    /// A long computation stopped on request (a callback asked to stop, Ctrl-C).
+    Cancelled(String),
     /// An I/O failure, with the path involved.
     Io {
         path: String,
@@ -172,6 +174,7 @@ impl fmt::Display for Error {
             }
             Error::Npy { msg } => write!(f, "invalid .npy file: {msg}"),
             Error::InvalidArgument(msg) => f.write_str(msg),
+            Error::Cancelled(why) => write!(f, "cancelled: {why}"),
             Error::Io { path, source } => write!(f, "{path}: {source}"),
         }
     }

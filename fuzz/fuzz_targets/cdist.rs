@@ -2,11 +2,15 @@
 //! invalid ones: p < 1, negative weights, wrong-length V, VI of the wrong shape), strategies
 //! and values (NaN, ±inf, zeros). Properties: never a panic; an `Ok` has the right shape; the
 //! condensed pdist agrees with the upper triangle of cdist(x, x) (except for the data-derived
-//! seuclidean/mahalanobis defaults, which SciPy takes from different data in the two).
+//! seuclidean/mahalanobis defaults, which SciPy takes from different data in the two); the
+//! matrix by blocks under any memory budget equals it; knn, radius and argmin never panic.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use ndstride::distance::{CdistOptions, METRIC_NAMES, Metric, Strategy, cdist_with, pdist_with};
+use ndstride::distance::{
+    CdistOptions, METRIC_NAMES, Metric, Strategy, argmin_min, cdist_chunked, cdist_with, knn_with,
+    pdist_with, radius_count,
+};
 use ndstride::{DType, NdArray};
 
 fn value(b: u8) -> f64 {
@@ -81,4 +85,24 @@ fuzz_target!(|data: &[u8]| {
         _ if derived => {} // e.g. enough rows for the stacked covariance, not for x's own
         (c, f) => panic!("pdist and cdist(x, x) disagree on failing: {:?} vs {:?}", c.err(), f.err()),
     }
+    // The block drivers (any budget, including ones too small for a row) and the fused
+    // reductions: never a panic; blocks put together are cdist's matrix.
+    let budget = param as usize * 37;
+    let mut got = vec![];
+    let chunked = cdist_chunked::<f64, _>(&xa, &xb, &metric, &opts.clone().working_memory(budget), |_, b| {
+        got.extend(b.to_vec()?);
+        Ok(())
+    });
+    if let (Ok(()), Ok(full)) = (chunked, cdist_with(&xa, &xb, &metric, &opts)) {
+        for (a, b) in got.iter().zip(full.to_vec_f64().unwrap()) {
+            assert!(a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()), "{metric} {strategy}: block {a} vs cdist {b}");
+        }
+    }
+    if let Ok(nn) = knn_with(&xa, &xb, k + 1, &metric, &opts) {
+        assert_eq!(nn.indices.shape(), &[n, k + 1]);
+    }
+    if let Ok(c) = radius_count(&xa, &xb, p, &metric, &opts) {
+        assert_eq!(c.shape(), &[n]);
+    }
+    let _ = argmin_min(&xa, &xb, &metric, &opts);
 });

@@ -153,7 +153,7 @@ pub fn pdist_with(x: &NdArray, metric: &Metric, opts: &CdistOptions) -> Result<N
     Ok(out)
 }
 
-fn check_out_dtype(d: DType) -> Result<DType> {
+pub(crate) fn check_out_dtype(d: DType) -> Result<DType> {
     match d {
         DType::F32 | DType::F64 => Ok(d),
         _ => Err(Error::invalid(format!(

@@ -17,13 +17,17 @@
 //! pair-at-a-time metrics), `canberra` (reciprocal-based quotients on AVX-512),
 //! `jensenshannon` (rows normalised once), `bits` (boolean metrics by popcount), `stats`
 //! (SciPy's data-derived defaults), `matmul_trick` and `broadcast` (the other strategies),
-//! `entry` (the public functions), `knn` (k nearest neighbours by blocks, never the full
-//! matrix), `squareform`.
+//! `entry` (the public functions), `chunked` (the matrix block by block under a memory
+//! budget, to a callback or a `.npy` file), `fused` (the block driver of the reductions that
+//! never hold the full matrix), `knn` (k nearest neighbours, argmin), `radius` (radius
+//! neighbours), `squareform`.
 
 mod bits;
 mod broadcast;
 mod canberra;
+mod chunked;
 mod entry;
+mod fused;
 mod input;
 mod jensenshannon;
 mod kernels;
@@ -33,15 +37,18 @@ mod matmul_trick;
 mod metric;
 mod options;
 mod pairwise;
+mod radius;
 mod sink;
 mod squareform;
 mod stats;
 mod tiled;
 
+pub use chunked::{cdist_chunked, cdist_to_npy};
 pub use entry::{DistanceOutput, cdist, cdist_into, cdist_with, pdist, pdist_with};
-pub use knn::{Neighbors, knn, knn_with};
+pub use knn::{Neighbors, argmin_min, knn, knn_with};
 pub use metric::{METRIC_NAMES, Metric};
 pub use options::{CdistOptions, Strategy};
+pub use radius::{RadiusNeighbors, radius_count, radius_neighbors};
 pub use squareform::squareform;
 
 /// The instruction set and register tile `(mr, nr)` of the f64 and f32 distance kernels on

@@ -70,6 +70,7 @@ pub struct CdistOptions {
     pub(crate) threads: Option<usize>,
     pub(crate) accumulate_f64: bool,
     pub(crate) memory_limit: usize,
+    pub(crate) working_memory: usize,
 }
 
 impl Default for CdistOptions {
@@ -80,6 +81,7 @@ impl Default for CdistOptions {
             threads: None,
             accumulate_f64: false,
             memory_limit: 1 << 30,
+            working_memory: 1 << 30,
         }
     }
 }
@@ -114,6 +116,18 @@ impl CdistOptions {
     pub fn memory_limit(mut self, bytes: usize) -> Self {
         self.memory_limit = bytes;
         self
+    }
+    /// The memory budget, in bytes, of the block-by-block drivers
+    /// ([`cdist_chunked`](super::cdist_chunked), [`cdist_to_npy`](super::cdist_to_npy)): the
+    /// output blocks in flight and the temporaries their strategy allocates per block stay
+    /// within it (default 1 GiB, scikit-learn's `working_memory`). The inputs, and a few MiB
+    /// of packing buffers per thread, come on top.
+    pub fn working_memory(mut self, bytes: usize) -> Self {
+        self.working_memory = bytes;
+        self
+    }
+    pub fn get_working_memory(&self) -> usize {
+        self.working_memory
     }
     pub fn get_strategy(&self) -> Strategy {
         self.strategy

@@ -1,6 +1,7 @@
 //! SciPy's data-derived defaults (the variance for seuclidean, the inverse covariance for
 //! mahalanobis) and the small dense float64 algebra they need.
 
+use super::metric::Metric;
 use crate::array::NdArray;
 use crate::error::{Error, Result};
 
@@ -12,6 +13,26 @@ pub(crate) fn stacked(xa: &NdArray, xb: Option<&NdArray>) -> Result<Vec<f64>> {
         all.extend(xb.to_vec_f64()?);
     }
     Ok(all)
+}
+
+/// `metric` with SciPy's data-derived defaults (seuclidean's V, mahalanobis's VI) filled in
+/// from all of `xa` stacked on `xb`, as `cdist(xa, xb)` computes them: drivers that cut the
+/// matrix into blocks call this once, so that every block sees the same metric.
+pub(crate) fn with_defaults(
+    metric: &Metric,
+    xa: &NdArray,
+    xb: &NdArray,
+    d: usize,
+) -> Result<Metric> {
+    Ok(match metric {
+        Metric::SEuclidean { v: None } => Metric::SEuclidean {
+            v: Some(variance(&stacked(xa, Some(xb))?, d)),
+        },
+        Metric::Mahalanobis { vi: None } => Metric::Mahalanobis {
+            vi: Some(inverse_covariance(&stacked(xa, Some(xb))?, d)?),
+        },
+        other => other.clone(),
+    })
 }
 
 /// Per-feature variance with `ddof = 1` of the rows of `x` (row-major, `d` columns), as

@@ -1,15 +1,15 @@
 //! Loading, saving and memory-mapping `.npy` files.
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::path::Path;
 
 use super::npy_header::NpyHeader;
+use super::npy_writer::{NpyWriter, contiguous_bytes};
 use crate::array::NdArray;
 use crate::buffer::Buffer;
 use crate::error::{Error, Result, shape_str};
 use crate::layout::{Layout, Order};
-use crate::s;
 
 /// Reads just the header of a `.npy` file, and checks that the file holds all the data the
 /// header announces.
@@ -90,58 +90,16 @@ pub fn load_npy_mmap(path: impl AsRef<Path>) -> Result<NdArray> {
 /// first axis at a time, so memory stays bounded.
 ///
 /// The data go to a temporary file beside `path`, which is renamed over `path` only once
-/// everything is written and flushed: a failed or interrupted save never leaves a file that
-/// passes for complete.
+/// everything is written and flushed (see [`NpyWriter`]): a failed or interrupted save never
+/// leaves a file that passes for complete.
 pub fn save_npy(path: impl AsRef<Path>, array: &NdArray) -> Result<()> {
-    let path = path.as_ref();
-    let tmp = temp_path(path);
-    let result = write_npy(&tmp, array)
-        .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e)));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
-
-fn temp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out.npy".into());
-    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
-}
-
-fn write_npy(tmp: &Path, array: &NdArray) -> Result<()> {
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(tmp)
-        .map_err(|e| Error::io(tmp, e))?;
-    let mut w = BufWriter::with_capacity(1 << 20, file);
-    let io = |e| Error::io(tmp, e);
     let fortran = !array.is_c_contiguous() && array.is_f_contiguous();
-    w.write_all(&NpyHeader::encode(array.dtype(), fortran, array.shape()))
-        .map_err(io)?;
-    if array.is_c_contiguous() || fortran {
-        w.write_all(contiguous_bytes(array)).map_err(io)?;
+    let order = if fortran { Order::F } else { Order::C };
+    let mut w = NpyWriter::create_with_order(path.as_ref(), array.dtype(), array.shape(), order)?;
+    if fortran {
+        w.write_data(contiguous_bytes(array))?;
     } else {
-        for i in 0..array.shape()[0] {
-            let row = array.slice(s![i])?.copy_order(Order::C)?;
-            w.write_all(contiguous_bytes(&row)).map_err(io)?;
-        }
+        w.write_array(array)?;
     }
-    let file = w.into_inner().map_err(|e| Error::io(tmp, e.into_error()))?;
-    file.sync_all().map_err(io)?;
-    Ok(())
-}
-
-/// The packed bytes of a C- or F-contiguous array.
-fn contiguous_bytes(a: &NdArray) -> &[u8] {
-    debug_assert!(a.is_c_contiguous() || a.is_f_contiguous());
-    if a.is_empty() {
-        return &[];
-    }
-    // SAFETY: a contiguous, non-empty array's elements are `nbytes` packed bytes starting at
-    // its offset, inside the buffer (layout invariant); the borrow of `a` keeps them alive.
-    unsafe { std::slice::from_raw_parts(a.buffer_ptr().add(a.offset()), a.nbytes()) }
+    w.finish()
 }

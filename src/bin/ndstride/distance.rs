@@ -1,15 +1,22 @@
-//! `ndstride cdist XA [XB] --metric NAME ... -o OUT.npy` and `ndstride pdist X ... -o OUT.npy`.
+//! `ndstride cdist XA [XB] --metric NAME ... -o OUT.npy [--memory SIZE]` and
+//! `ndstride pdist X ... -o OUT.npy`.
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use ndstride::distance::{CdistOptions, Metric, Strategy, cdist_with, pdist_with};
-use ndstride::io::{load_npy, save_npy};
+use indicatif::{ProgressBar, ProgressState, ProgressStyle};
+use ndstride::distance::{
+    CdistOptions, DistanceOutput, Metric, Strategy, cdist_chunked, cdist_with, pdist_with,
+};
+use ndstride::io::{NpyWriter, load_npy, load_npy_mmap, read_npy_header, save_npy};
 use ndstride::{DType, Error, NdArray};
 
-/// The options both verbs share.
+use crate::interrupt;
+
+/// The options every distance verb shares.
 #[derive(clap::Args)]
-pub struct DistanceArgs {
+pub struct MetricArgs {
     /// SciPy's metric name (euclidean, cityblock, cosine, hamming, ...); default euclidean,
     /// or minkowski when --p is given.
     #[arg(long)]
@@ -26,13 +33,20 @@ pub struct DistanceArgs {
     /// Threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+}
+
+/// The options of cdist and pdist.
+#[derive(clap::Args)]
+pub struct DistanceArgs {
+    #[command(flatten)]
+    metric: MetricArgs,
     /// Where to write the result (.npy); written to a temporary file and renamed when complete.
     #[arg(short, long)]
     output: PathBuf,
 }
 
-impl DistanceArgs {
-    fn resolve(&self) -> ndstride::Result<(Metric, CdistOptions)> {
+impl MetricArgs {
+    pub fn resolve(&self) -> ndstride::Result<(Metric, CdistOptions)> {
         let name = self.metric.as_deref().unwrap_or(match self.p {
             Some(_) => "minkowski",
             None => "euclidean",
@@ -66,12 +80,23 @@ impl DistanceArgs {
     }
 }
 
+/// A matrix from `.npy` (memory-mapped where the file's byte order allows it, so an input
+/// larger than memory is read from disk as the blocks need it), or from `.csv`.
+pub fn load_mapped(path: &Path) -> ndstride::Result<NdArray> {
+    if is_csv(path) || read_npy_header(path)?.big_endian {
+        return load_matrix(path);
+    }
+    load_npy_mmap(path)
+}
+
+fn is_csv(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+}
+
 /// A matrix from `.npy`, or from `.csv` (numbers separated by commas; blank lines ignored).
-fn load_matrix(path: &Path) -> ndstride::Result<NdArray> {
-    let is_csv = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
-    if !is_csv {
+pub fn load_matrix(path: &Path) -> ndstride::Result<NdArray> {
+    if !is_csv(path) {
         return load_npy(path);
     }
     let text = std::fs::read_to_string(path)
@@ -112,8 +137,16 @@ fn load_matrix(path: &Path) -> ndstride::Result<NdArray> {
     NdArray::from_vec(values, &[rows, cols.unwrap_or(0)])
 }
 
-pub fn cdist(xa: &Path, xb: Option<&Path>, args: &DistanceArgs) -> ndstride::Result<()> {
-    let (metric, opts) = args.resolve()?;
+pub fn cdist(
+    xa: &Path,
+    xb: Option<&Path>,
+    args: &DistanceArgs,
+    memory: Option<usize>,
+) -> ndstride::Result<()> {
+    let (metric, opts) = args.metric.resolve()?;
+    if let Some(budget) = memory {
+        return cdist_streamed(xa, xb, &metric, &opts.working_memory(budget), &args.output);
+    }
     let a = load_matrix(xa)?;
     let b = match xb {
         Some(p) => load_matrix(p)?,
@@ -121,20 +154,104 @@ pub fn cdist(xa: &Path, xb: Option<&Path>, args: &DistanceArgs) -> ndstride::Res
     };
     let t = Instant::now();
     let d = cdist_with(&a, &b, &metric, &opts)?;
-    report("cdist", &d, &metric, &opts, t, a.shape()[1]);
+    report(
+        "cdist",
+        d.shape(),
+        d.dtype(),
+        &metric,
+        &opts,
+        t,
+        a.shape()[1],
+    );
     save_npy(&args.output, &d)?;
     eprintln!("wrote {}", args.output.display());
     Ok(())
 }
 
+/// cdist under a memory budget: inputs memory-mapped, the matrix computed block by block
+/// and appended to the output file as each block is done, with a progress bar on a terminal.
+fn cdist_streamed(
+    xa: &Path,
+    xb: Option<&Path>,
+    metric: &Metric,
+    opts: &CdistOptions,
+    output: &Path,
+) -> ndstride::Result<()> {
+    let a = load_mapped(xa)?;
+    let b = match xb {
+        Some(p) => load_mapped(p)?,
+        None => a.clone(),
+    };
+    let (n, m) = (a.shape()[0], b.shape()[0]);
+    if a.ndim() != 2 || b.ndim() != 2 {
+        // cdist_chunked gives the precise error.
+        return cdist_chunked::<f64, _>(&a, &b, metric, opts, |_, _| Ok(()));
+    }
+    let dtype = opts.get_out_dtype();
+    // Before the temporary file exists, so that Ctrl-C from now on goes through the
+    // writer's clean-up.
+    interrupt::poll_from_now();
+    let mut writer = NpyWriter::create(output, dtype, &[n, m])?;
+    let bar = rows_bar(n as u64, m);
+    let t = Instant::now();
+    match dtype {
+        DType::F32 => stream::<f32>(&a, &b, metric, opts, &mut writer, &bar)?,
+        _ => stream::<f64>(&a, &b, metric, opts, &mut writer, &bar)?,
+    }
+    bar.finish_and_clear();
+    writer.finish()?; // the time reported includes flushing the file to disk
+    report("cdist", &[n, m], dtype, metric, opts, t, a.shape()[1]);
+    eprintln!(
+        "wrote {} (block by block within a working memory of {:.1} MiB)",
+        output.display(),
+        opts.get_working_memory() as f64 / (1u64 << 20) as f64
+    );
+    Ok(())
+}
+
+fn stream<O: DistanceOutput>(
+    a: &NdArray,
+    b: &NdArray,
+    metric: &Metric,
+    opts: &CdistOptions,
+    writer: &mut NpyWriter,
+    bar: &ProgressBar,
+) -> ndstride::Result<()> {
+    cdist_chunked::<O, _>(a, b, metric, opts, |rows: Range<usize>, block| {
+        interrupt::check()?;
+        let values = block
+            .as_slice()
+            .ok_or_else(|| Error::InvalidArgument("a block is not contiguous".into()))?;
+        writer.write(values)?;
+        bar.inc(rows.len() as u64);
+        Ok(())
+    })
+}
+
+/// A progress bar over rows of `m` distances on standard error (indicatif hides it when
+/// that is not a terminal): rows done, the rate in pairs per second, time left.
+fn rows_bar(rows: u64, m: usize) -> ProgressBar {
+    let bar = ProgressBar::new(rows);
+    let rate = move |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+        let _ = write!(w, "{:.3} G pairs/s", state.per_sec() * m as f64 / 1e9);
+    };
+    if let Ok(style) = ProgressStyle::with_template(
+        "{elapsed_precise} [{bar:30}] {pos}/{len} rows, {rate}, ETA {eta}",
+    ) {
+        bar.set_style(style.with_key("rate", rate).progress_chars("=> "));
+    }
+    bar
+}
+
 pub fn pdist(x: &Path, args: &DistanceArgs) -> ndstride::Result<()> {
-    let (metric, opts) = args.resolve()?;
+    let (metric, opts) = args.metric.resolve()?;
     let a = load_matrix(x)?;
     let t = Instant::now();
     let d = pdist_with(&a, &metric, &opts)?;
     report(
         "pdist",
-        &d,
+        d.shape(),
+        d.dtype(),
         &metric,
         &opts,
         t,
@@ -145,14 +262,23 @@ pub fn pdist(x: &Path, args: &DistanceArgs) -> ndstride::Result<()> {
     Ok(())
 }
 
-fn report(verb: &str, d: &NdArray, metric: &Metric, opts: &CdistOptions, t: Instant, dim: usize) {
+pub fn report(
+    verb: &str,
+    shape: &[usize],
+    dtype: DType,
+    metric: &Metric,
+    opts: &CdistOptions,
+    t: Instant,
+    dim: usize,
+) {
     let s = t.elapsed().as_secs_f64();
+    let count: usize = shape.iter().product();
     eprintln!(
         "{verb} {metric} ({}): {} {} distances of {dim} features in {:.3} s ({:.3} G pairs/s)",
         opts.get_strategy(),
-        ndstride::error::shape_str(d.shape()),
-        d.dtype(),
+        ndstride::error::shape_str(shape),
+        dtype,
         s,
-        d.size() as f64 / s.max(1e-12) / 1e9
+        count as f64 / s.max(1e-12) / 1e9
     );
 }

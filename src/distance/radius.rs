@@ -1,0 +1,99 @@
+//! Radius neighbours without materialising the distance matrix: each block of distances
+//! (see `fused`) is folded into per-row lists of the columns within the radius, or counts.
+
+use super::fused::{Block, fold_blocks};
+use super::metric::Metric;
+use super::options::CdistOptions;
+use crate::array::NdArray;
+use crate::error::{Error, Result};
+
+/// For each row `i` of `xa`, the rows of `xb` within the radius, in compressed sparse row
+/// form (SciPy's CSR): their indices are `indices[indptr[i] .. indptr[i + 1]]`, in increasing
+/// order, and their distances the same range of `distances`.
+#[derive(Debug)]
+pub struct RadiusNeighbors {
+    /// int64, length `n + 1`, from 0 to the number of pairs found.
+    pub indptr: NdArray,
+    /// int64, one per pair found.
+    pub indices: NdArray,
+    /// float64, one per pair found.
+    pub distances: NdArray,
+}
+
+/// scikit-learn's `NearestNeighbors(radius=r, algorithm='brute', metric=...).fit(xb)
+/// .radius_neighbors(xa)`: the rows of `xb` at distance `<= radius` from each row of `xa`
+/// (NaN distances never are), in index order (scikit-learn's `sort_results=False`).
+///
+/// ```
+/// use ndstride::{NdArray, distance::{radius_neighbors, CdistOptions, Metric}};
+/// let xb = NdArray::from_vec(vec![0.0, 10.0, 1.0, 3.0], &[4, 1])?;
+/// let xa = NdArray::from_vec(vec![2.0f64, 20.0], &[2, 1])?;
+/// let r = radius_neighbors(&xa, &xb, 1.0, &Metric::Cityblock, &CdistOptions::new())?;
+/// assert_eq!(r.indptr.to_vec::<i64>()?, vec![0, 2, 2]); // row 1 has none
+/// assert_eq!(r.indices.to_vec::<i64>()?, vec![2, 3]);
+/// assert_eq!(r.distances.to_vec::<f64>()?, vec![1.0, 1.0]);
+/// # Ok::<(), ndstride::Error>(())
+/// ```
+pub fn radius_neighbors(
+    xa: &NdArray,
+    xb: &NdArray,
+    radius: f64,
+    metric: &Metric,
+    opts: &CdistOptions,
+) -> Result<RadiusNeighbors> {
+    check_radius(radius)?;
+    let init = |rows: std::ops::Range<usize>| vec![Vec::new(); rows.len()];
+    let fold = |found: &mut Vec<Vec<(i64, f64)>>, block: &Block<'_>| {
+        for (r, list) in found.iter_mut().enumerate() {
+            for (j, &dist) in block.row(r).iter().enumerate() {
+                if dist <= radius {
+                    list.push(((block.c0 + j) as i64, dist));
+                }
+            }
+        }
+    };
+    let (states, n, _) = fold_blocks(xa, xb, metric, opts, init, fold)?;
+    let mut indptr = Vec::with_capacity(n + 1);
+    indptr.push(0i64);
+    let (mut indices, mut distances) = (Vec::new(), Vec::new());
+    for list in states.into_iter().flatten() {
+        for (j, dist) in list {
+            indices.push(j);
+            distances.push(dist);
+        }
+        indptr.push(indices.len() as i64);
+    }
+    let nnz = indices.len();
+    Ok(RadiusNeighbors {
+        indptr: NdArray::from_vec(indptr, &[n + 1])?,
+        indices: NdArray::from_vec(indices, &[nnz])?,
+        distances: NdArray::from_vec(distances, &[nnz])?,
+    })
+}
+
+/// The number of rows of `xb` within `radius` (`<=`) of each row of `xa`: int64, length `n`;
+/// [`radius_neighbors`] without storing the pairs.
+pub fn radius_count(
+    xa: &NdArray,
+    xb: &NdArray,
+    radius: f64,
+    metric: &Metric,
+    opts: &CdistOptions,
+) -> Result<NdArray> {
+    check_radius(radius)?;
+    let init = |rows: std::ops::Range<usize>| vec![0i64; rows.len()];
+    let fold = |counts: &mut Vec<i64>, block: &Block<'_>| {
+        for (r, count) in counts.iter_mut().enumerate() {
+            *count += block.row(r).iter().filter(|&&d| d <= radius).count() as i64;
+        }
+    };
+    let (states, n, _) = fold_blocks(xa, xb, metric, opts, init, fold)?;
+    NdArray::from_vec(states.concat(), &[n])
+}
+
+fn check_radius(radius: f64) -> Result<()> {
+    if radius.is_nan() {
+        return Err(Error::invalid("radius is NaN"));
+    }
+    Ok(())
+}
