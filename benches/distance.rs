@@ -5,12 +5,16 @@
 //! `../shared/peers/python_anchors.py cdist` and `benches/scipy_metrics.py` in the same session.
 //! `knn_` (k = 10, 30000 × 64 float32 against itself; throughput in pairs) is the peer of
 //! `../shared/peers/knn_anchors.py` (scikit-learn brute force, faiss `IndexFlatL2`).
+//! `chunked_` times the same matrix in memory and by blocks under a budget (the consumer a
+//! no-op, or a `.npy` file in `target/`, flushed to disk each time).
 //! Run: `cargo bench --bench distance` (add `-- cdist_4096` to filter).
 
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use ndstride::distance::{CdistOptions, Metric, Strategy, cdist_with, knn_with, pdist_with};
+use ndstride::distance::{
+    CdistOptions, Metric, Strategy, cdist_chunked, cdist_to_npy, cdist_with, knn_with, pdist_with,
+};
 use ndstride::{DType, NdArray};
 
 fn bench(c: &mut Criterion) {
@@ -131,6 +135,40 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+    g.finish();
+
+    // 8000 × 8000 float64 (512 MB) euclidean at d = 64: one allocation of the whole matrix,
+    // against two 64 MiB blocks handed to a consumer that does nothing, and to a file.
+    let (n, d) = (8000usize, 64usize);
+    let x = NdArray::normal(&[n, d], 0.0, 1.0, 4, DType::F64).unwrap();
+    let mut g = c.benchmark_group("chunked_8000x64_f64");
+    g.sample_size(10);
+    g.warm_up_time(Duration::from_secs(1));
+    g.measurement_time(Duration::from_secs(10));
+    g.throughput(Throughput::Elements((n * n) as u64));
+    let opts = CdistOptions::new().working_memory(256 << 20);
+    let metric = Metric::Euclidean;
+    g.bench_function("in memory", |b| {
+        b.iter(|| {
+            drop(std::hint::black_box(
+                cdist_with(&x, &x, &metric, &opts).unwrap(),
+            ))
+        })
+    });
+    g.bench_function("blocks to a no-op", |b| {
+        b.iter(|| {
+            cdist_chunked::<f64, _>(&x, &x, &metric, &opts, |_, block| {
+                std::hint::black_box(block);
+                Ok(())
+            })
+            .unwrap()
+        })
+    });
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench_chunked.npy");
+    g.bench_function("blocks to a .npy file", |b| {
+        b.iter(|| cdist_to_npy(&x, &x, &metric, &opts, &path).unwrap())
+    });
+    let _ = std::fs::remove_file(&path);
     g.finish();
 }
 
