@@ -81,6 +81,8 @@ pub enum Error {
     Npy { msg: String },
     /// Any other invalid argument.
     InvalidArgument(String),
+    /// CUDA is missing or failed (no driver, no device, a kernel that did not compile).
+    Cuda(String),
     /// A long computation stopped on request (a callback asked to stop, Ctrl-C).
     Cancelled(String),
     /// An I/O failure, with the path involved.
@@ -175,6 +177,7 @@ impl fmt::Display for Error {
             Error::Npy { msg } => write!(f, "invalid .npy file: {msg}"),
             Error::InvalidArgument(msg) => f.write_str(msg),
             Error::Cancelled(why) => write!(f, "cancelled: {why}"),
+            Error::Cuda(msg) => write!(f, "CUDA: {msg}"),
             Error::Io { path, source } => write!(f, "{path}: {source}"),
         }
     }

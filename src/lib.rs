@@ -9,6 +9,7 @@
 //! 1. [`dtype`], [`buffer`], [`layout`], [`cpu`] — element types, raw storage, pure stride
 //!    arithmetic, run-time instruction-set dispatch;
 //! 2. [`array`](mod@array), [`iter`] — `NdArray` and typed views, strided iteration and copies;
+//!    `device` (feature `cuda`) — a GPU and arrays whose buffer lives on it;
 //! 3. [`ufunc`], [`linalg`] — elementwise operations, broadcasting, reductions; matmul;
 //! 4. [`distance`], [`io`] — distance matrices (cdist, pdist, every SciPy metric); `.npy` files
 //!    and memory maps.
@@ -31,6 +32,8 @@ pub mod array;
 pub mod buffer;
 pub mod copy_stats;
 pub mod cpu;
+#[cfg(feature = "cuda")]
+pub mod device;
 pub mod distance;
 pub mod dtype;
 pub mod error;

@@ -266,3 +266,42 @@ fn ctrl_c_stops_cleanly() {
     );
     assert_eq!(files_in(dir.path()), ["x.npy"]);
 }
+
+/// The backend contract: without a CUDA driver, `--backend cuda` fails with one line naming
+/// CUDA; `auto` (the default) and `cpu` compute on the CPU.
+#[test]
+fn backend_cuda_without_a_driver_names_cuda() {
+    let dir = tempfile::tempdir().unwrap();
+    let x = dir.path().join("x.npy");
+    save_npy(
+        &x,
+        &NdArray::normal(&[50, 3], 0.0, 1.0, 6, DType::F64).unwrap(),
+    )
+    .unwrap();
+    let out = dir.path().join("d.npy");
+    for backend in ["cpu", "auto"] {
+        let o = ndstride(&["cdist", text(&x), "--backend", backend, "-o", text(&out)]);
+        assert!(o.status.success(), "{backend}: {}", stderr(&o));
+    }
+    if std::path::Path::new("/dev/nvidiactl").exists() {
+        eprintln!("SKIPPED: this machine has an NVIDIA driver");
+        return;
+    }
+    std::fs::remove_file(&out).unwrap();
+    for verb in [
+        &["cdist"][..],
+        &["knn", "-k", "2"],
+        &["cdist", "--memory", "1MiB"],
+    ] {
+        let mut args = verb.to_vec();
+        args.extend([text(&x), "--backend", "cuda", "-o", text(&out)]);
+        let o = ndstride(&args);
+        let err = stderr(&o);
+        assert!(!o.status.success(), "{verb:?}");
+        assert_eq!(err.lines().count(), 1, "{verb:?}: {err}");
+        assert!(err.contains("CUDA"), "{verb:?}: {err}");
+        assert!(!out.exists());
+    }
+    let o = ndstride(&["cdist", text(&x), "--backend", "tpu", "-o", text(&out)]);
+    assert!(stderr(&o).contains("unknown backend"), "{}", stderr(&o));
+}

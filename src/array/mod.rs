@@ -235,6 +235,21 @@ impl NdArray {
 
     /// Pointer to the start of the buffer (not to element zero). Valid for reads of
     /// `buffer_len()` bytes while `self` lives.
+    /// The packed bytes of a C- or F-contiguous array (empty for an empty one).
+    pub(crate) fn contiguous_bytes(&self) -> &[u8] {
+        assert!(
+            self.is_c_contiguous() || self.is_f_contiguous(),
+            "contiguous_bytes of a strided array"
+        );
+        if self.is_empty() {
+            return &[];
+        }
+        // SAFETY: a contiguous, non-empty array's elements are `nbytes` packed bytes starting
+        // at its offset, inside the buffer (layout invariant); the borrow of `self` keeps
+        // them alive.
+        unsafe { std::slice::from_raw_parts(self.buffer_ptr().add(self.offset()), self.nbytes()) }
+    }
+
     pub(crate) fn buffer_ptr(&self) -> *const u8 {
         self.buffer.as_ptr()
     }

@@ -66,7 +66,7 @@ where
     if n == 0 {
         return Ok(());
     }
-    let metric = stats::with_defaults(metric, xa, xb, d)?;
+    let metric = stats::with_defaults(metric, xa, Some(xb), d)?;
     // The inner calls run on the pool chosen below; the broadcast strategy's temporaries
     // were counted in `rows`.
     let inner = CdistOptions {

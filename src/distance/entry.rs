@@ -7,7 +7,7 @@ use super::input::{Operand, cdist_dims, compute_dtype, pdist_dims};
 use super::jensenshannon::{self, ProbabilityRows};
 use super::kernels::{DistFloat, KernelOp};
 use super::metric::Metric;
-use super::options::{CdistOptions, Strategy};
+use super::options::{Backend, CdistOptions, Strategy};
 use super::pairwise::{self, ByRow, run_pairs, run_rows};
 use super::sink::{Post, Sink};
 use super::stats;
@@ -50,7 +50,10 @@ pub fn cdist_with(
     metric: &Metric,
     opts: &CdistOptions,
 ) -> Result<NdArray> {
-    let (n, m, _) = cdist_dims(xa, xb)?;
+    let (n, m, d) = cdist_dims(xa, xb)?;
+    if let Some(out) = on_gpu(xa, Some(xb), metric, opts, (n, m, d))? {
+        return Ok(out);
+    }
     // Every element is written below (or the array is dropped on error), so the output is
     // not zeroed first; large buffers come from the huge-page pool.
     let mut out = NdArray::for_overwrite(&[n, m], check_out_dtype(opts.out_dtype)?)?;
@@ -89,6 +92,15 @@ pub fn cdist_into<O: DistanceOutput>(
             layout.strides
         )));
     }
+    if let Some(got) = on_gpu(
+        xa,
+        Some(xb),
+        metric,
+        &opts.clone().out_dtype(O::DTYPE),
+        (n, m, d),
+    )? {
+        return out.assign(&got.view::<O>()?);
+    }
     let sink = Sink::Matrix {
         // SAFETY: the view's offset is inside its buffer.
         ptr: unsafe { base.add(layout.offset) }.cast::<O>(),
@@ -126,6 +138,9 @@ pub fn pdist_with(x: &NdArray, metric: &Metric, opts: &CdistOptions) -> Result<N
         .map(|p| p / 2)
         .ok_or_else(|| Error::overflow(format!("pdist of {n} rows")))?;
     let dtype = check_out_dtype(opts.out_dtype)?;
+    if let Some(full) = on_gpu(x, None, metric, opts, (n, n, d))? {
+        return condensed(&full, n, len);
+    }
     let mut out = NdArray::for_overwrite(&[len], dtype)?; // every element is written below
     metric.validate(d)?;
     fn go<O: DistanceOutput>(
@@ -151,6 +166,66 @@ pub fn pdist_with(x: &NdArray, metric: &Metric, opts: &CdistOptions) -> Result<N
         _ => go::<f64>(x, metric, opts, &mut out, n, d)?,
     }
     Ok(out)
+}
+
+/// The matrix computed on the GPU where the options' backend says so (`xb = None`: pdist's
+/// `x` against itself, with pdist's data-derived defaults); `None`: compute on the CPU.
+fn on_gpu(
+    xa: &NdArray,
+    xb: Option<&NdArray>,
+    metric: &Metric,
+    opts: &CdistOptions,
+    (n, m, d): (usize, usize, usize),
+) -> Result<Option<NdArray>> {
+    if opts.backend == Backend::Cpu {
+        return Ok(None);
+    }
+    metric.validate(d)?;
+    check_out_dtype(opts.out_dtype)?;
+    #[cfg(feature = "cuda")]
+    {
+        use super::cuda;
+        let go = || -> Result<NdArray> {
+            let resolved = stats::with_defaults(metric, xa, xb, d)?;
+            cuda::cdist(xa, xb.unwrap_or(xa), &resolved, opts)
+        };
+        match opts.backend {
+            Backend::Cuda => go().map(Some),
+            // Any GPU failure under Auto (a kernel missing for these defaults, memory)
+            // falls back to the CPU.
+            _ if cuda::auto_picks_gpu(metric, n, m, d) => Ok(go().ok()),
+            _ => Ok(None),
+        }
+    }
+    #[cfg(not(feature = "cuda"))]
+    {
+        let _ = (xa, xb, n, m);
+        match opts.backend {
+            Backend::Cuda => Err(Error::Cuda(
+                "this build of ndstride has no CUDA support (cargo feature `cuda`)".into(),
+            )),
+            _ => Ok(None),
+        }
+    }
+}
+
+/// The pairs `i < j` of a full `n × n` matrix, in SciPy's condensed order.
+fn condensed(full: &NdArray, n: usize, len: usize) -> Result<NdArray> {
+    fn go<O: DistanceOutput>(full: &NdArray, n: usize, len: usize) -> Result<NdArray> {
+        let view = full.view::<O>()?;
+        let all = view
+            .as_slice()
+            .ok_or_else(|| Error::invalid("the GPU's matrix is not contiguous"))?;
+        let mut out = Vec::with_capacity(len);
+        for i in 0..n {
+            out.extend_from_slice(&all[i * n + i + 1..(i + 1) * n]);
+        }
+        NdArray::from_vec(out, &[len])
+    }
+    match full.dtype() {
+        DType::F32 => go::<f32>(full, n, len),
+        _ => go::<f64>(full, n, len),
+    }
 }
 
 pub(crate) fn check_out_dtype(d: DType) -> Result<DType> {

@@ -53,7 +53,7 @@ pub(crate) fn fold_blocks<S: Send>(
 ) -> Result<(Vec<S>, usize, usize)> {
     let (n, m, d) = cdist_dims(xa, xb)?;
     metric.validate(d)?;
-    let metric = stats::with_defaults(metric, xa, xb, d)?;
+    let metric = stats::with_defaults(metric, xa, Some(xb), d)?;
     let inner = CdistOptions {
         threads: None,
         out_dtype: DType::F64,

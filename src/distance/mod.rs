@@ -26,6 +26,8 @@ mod bits;
 mod broadcast;
 mod canberra;
 mod chunked;
+#[cfg(feature = "cuda")]
+mod cuda;
 mod entry;
 mod fused;
 mod input;
@@ -44,10 +46,12 @@ mod stats;
 mod tiled;
 
 pub use chunked::{cdist_chunked, cdist_to_npy};
+#[cfg(feature = "cuda")]
+pub use cuda::cdist_device;
 pub use entry::{DistanceOutput, cdist, cdist_into, cdist_with, pdist, pdist_with};
 pub use knn::{Neighbors, argmin_min, knn, knn_with};
 pub use metric::{METRIC_NAMES, Metric};
-pub use options::{CdistOptions, Strategy};
+pub use options::{Backend, CdistOptions, Strategy};
 pub use radius::{RadiusNeighbors, radius_count, radius_neighbors};
 pub use squareform::squareform;
 

@@ -56,6 +56,51 @@ impl FromStr for Strategy {
     }
 }
 
+/// Where a distance matrix is computed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Backend {
+    /// This machine's cores (the default; SciPy's results, bit for bit where SciPy's
+    /// definitions allow).
+    #[default]
+    Cpu,
+    /// The first CUDA GPU (feature `cuda`): an `Err` naming CUDA when there is no driver,
+    /// no GPU, or no kernel for the metric.
+    Cuda,
+    /// A GPU when one is present, the metric has a kernel, and the problem is large enough
+    /// to pay for the transfers (at least 2^27 pair-features); the CPU otherwise.
+    Auto,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Cpu => "cpu",
+            Backend::Cuda => "cuda",
+            Backend::Auto => "auto",
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Backend {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Backend> {
+        match s {
+            "cpu" => Ok(Backend::Cpu),
+            "cuda" | "gpu" => Ok(Backend::Cuda),
+            "auto" => Ok(Backend::Auto),
+            _ => Err(Error::invalid(format!(
+                "unknown backend {s:?} (known: cpu, cuda, auto)"
+            ))),
+        }
+    }
+}
+
 /// Options for [`cdist_with`](super::cdist_with) and [`pdist_with`](super::pdist_with).
 ///
 /// ```
@@ -71,6 +116,7 @@ pub struct CdistOptions {
     pub(crate) accumulate_f64: bool,
     pub(crate) memory_limit: usize,
     pub(crate) working_memory: usize,
+    pub(crate) backend: Backend,
 }
 
 impl Default for CdistOptions {
@@ -82,6 +128,7 @@ impl Default for CdistOptions {
             accumulate_f64: false,
             memory_limit: 1 << 30,
             working_memory: 1 << 30,
+            backend: Backend::Cpu,
         }
     }
 }
@@ -128,6 +175,15 @@ impl CdistOptions {
     }
     pub fn get_working_memory(&self) -> usize {
         self.working_memory
+    }
+    /// Where to compute: [`Backend::Cpu`] (default), [`Backend::Cuda`] or [`Backend::Auto`].
+    /// The strategy applies to the CPU; the GPU runs its own tiled kernels.
+    pub fn backend(mut self, b: Backend) -> Self {
+        self.backend = b;
+        self
+    }
+    pub fn get_backend(&self) -> Backend {
+        self.backend
     }
     pub fn get_strategy(&self) -> Strategy {
         self.strategy

@@ -16,20 +16,21 @@ pub(crate) fn stacked(xa: &NdArray, xb: Option<&NdArray>) -> Result<Vec<f64>> {
 }
 
 /// `metric` with SciPy's data-derived defaults (seuclidean's V, mahalanobis's VI) filled in
-/// from all of `xa` stacked on `xb`, as `cdist(xa, xb)` computes them: drivers that cut the
-/// matrix into blocks call this once, so that every block sees the same metric.
+/// from all of `xa` stacked on `xb`, as `cdist(xa, xb)` computes them (`xb = None`: from
+/// `xa` alone, as `pdist(xa)` does): drivers that cut the matrix into blocks call this once,
+/// so that every block sees the same metric.
 pub(crate) fn with_defaults(
     metric: &Metric,
     xa: &NdArray,
-    xb: &NdArray,
+    xb: Option<&NdArray>,
     d: usize,
 ) -> Result<Metric> {
     Ok(match metric {
         Metric::SEuclidean { v: None } => Metric::SEuclidean {
-            v: Some(variance(&stacked(xa, Some(xb))?, d)),
+            v: Some(variance(&stacked(xa, xb)?, d)),
         },
         Metric::Mahalanobis { vi: None } => Metric::Mahalanobis {
-            vi: Some(inverse_covariance(&stacked(xa, Some(xb))?, d)?),
+            vi: Some(inverse_covariance(&stacked(xa, xb)?, d)?),
         },
         other => other.clone(),
     })

@@ -5,7 +5,7 @@ use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use super::npy_header::NpyHeader;
-use super::npy_writer::{NpyWriter, contiguous_bytes};
+use super::npy_writer::NpyWriter;
 use crate::array::NdArray;
 use crate::buffer::Buffer;
 use crate::error::{Error, Result, shape_str};
@@ -97,7 +97,7 @@ pub fn save_npy(path: impl AsRef<Path>, array: &NdArray) -> Result<()> {
     let order = if fortran { Order::F } else { Order::C };
     let mut w = NpyWriter::create_with_order(path.as_ref(), array.dtype(), array.shape(), order)?;
     if fortran {
-        w.write_data(contiguous_bytes(array))?;
+        w.write_data(array.contiguous_bytes())?;
     } else {
         w.write_array(array)?;
     }

@@ -125,11 +125,11 @@ impl NpyWriter {
             )));
         }
         if a.is_c_contiguous() {
-            return self.write_data(contiguous_bytes(a));
+            return self.write_data(a.contiguous_bytes());
         }
         for i in 0..a.shape()[0] {
             let row = a.slice(s![i])?.copy_order(Order::C)?;
-            self.write_data(contiguous_bytes(&row))?;
+            self.write_data(row.contiguous_bytes())?;
         }
         Ok(())
     }
@@ -227,15 +227,4 @@ fn temp_path(path: &Path) -> PathBuf {
         .unwrap_or_else(|| "out.npy".into());
     let serial = NEXT.fetch_add(1, Ordering::Relaxed);
     path.with_file_name(format!(".{name}.tmp-{}-{serial}", std::process::id()))
-}
-
-/// The packed bytes of a C- or F-contiguous array.
-pub(crate) fn contiguous_bytes(a: &NdArray) -> &[u8] {
-    debug_assert!(a.is_c_contiguous() || a.is_f_contiguous());
-    if a.is_empty() {
-        return &[];
-    }
-    // SAFETY: a contiguous, non-empty array's elements are `nbytes` packed bytes starting at
-    // its offset, inside the buffer (layout invariant); the borrow of `a` keeps them alive.
-    unsafe { std::slice::from_raw_parts(a.buffer_ptr().add(a.offset()), a.nbytes()) }
 }

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 use ndstride::distance::{
-    CdistOptions, DistanceOutput, Metric, Strategy, cdist_chunked, cdist_with, pdist_with,
+    Backend, CdistOptions, DistanceOutput, Metric, Strategy, cdist_chunked, cdist_with, pdist_with,
 };
 use ndstride::io::{NpyWriter, load_npy, load_npy_mmap, read_npy_header, save_npy};
 use ndstride::{DType, Error, NdArray};
@@ -33,6 +33,10 @@ pub struct MetricArgs {
     /// Threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// cpu, cuda (a GPU; an error without one) or auto (a GPU when one is present and the
+    /// problem is large enough to pay for the transfers, the CPU otherwise).
+    #[arg(long, default_value = "auto")]
+    backend: String,
 }
 
 /// The options of cdist and pdist.
@@ -72,7 +76,11 @@ impl MetricArgs {
             }
         };
         let strategy: Strategy = self.strategy.parse()?;
-        let mut opts = CdistOptions::new().strategy(strategy).out_dtype(out_dtype);
+        let backend: Backend = self.backend.parse()?;
+        let mut opts = CdistOptions::new()
+            .strategy(strategy)
+            .out_dtype(out_dtype)
+            .backend(backend);
         if let Some(t) = self.threads {
             opts = opts.threads(t);
         }
@@ -274,8 +282,9 @@ pub fn report(
     let s = t.elapsed().as_secs_f64();
     let count: usize = shape.iter().product();
     eprintln!(
-        "{verb} {metric} ({}): {} {} distances of {dim} features in {:.3} s ({:.3} G pairs/s)",
+        "{verb} {metric} ({}, backend {}): {} {} distances of {dim} features in {:.3} s ({:.3} G pairs/s)",
         opts.get_strategy(),
+        opts.get_backend(),
         ndstride::error::shape_str(shape),
         dtype,
         s,

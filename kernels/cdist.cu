@@ -1,0 +1,212 @@
+// Tiled distance kernels for ndstride's CUDA back end, compiled at run time with NVRTC
+// (src/device/kernels.rs) for the device's architecture.
+//
+// One thread block computes a BM x BN tile of the n x m output: 256 threads in a 16 x 16
+// grid, each holding a TM x TN register block of accumulators. Per step of BK features, the
+// block stages A's BM rows and B's BN rows in shared memory, feature-major, and every thread
+// reads TM values of A and TN values of B from there and applies the metric's own inner
+// operation TM x TN times (cuVS's "unexpanded" kernels: |a - b| for cityblock, (a - b)^2 for
+// sqeuclidean; no x^2 + y^2 - 2xy cancellation).
+//
+// A thread's rows are ty, ty + 16, ... and its columns tx, tx + 16, ... (interleaved rather
+// than consecutive), so that the 16 threads of a half-warp read 16 consecutive shared-memory
+// words of B and one broadcast word of A: no bank conflicts.
+//
+// Features past d and rows past n or m are staged as zeros: every operation here gives 0 for
+// a = b = 0 (canberra's 0/0 term is 0 by SciPy's definition), so padding changes no sum.
+//
+// Inputs are packed row-major (n x d, m x d) in the compute type T; the output is O with row
+// stride ldo (elements). `post` is applied once per output element.
+
+#define TX 16
+#define TY 16
+#define THREADS (TX * TY)
+
+enum Op {
+    OP_SQEUCLIDEAN = 0,  // sum (a - b)^2
+    OP_CITYBLOCK = 1,    // sum |a - b|
+    OP_CHEBYSHEV = 2,    // max |a - b| (NaN propagates, as NumPy's max does)
+    OP_DOT = 3,          // sum a * b (cosine, correlation)
+    OP_MINKOWSKI = 4,    // sum |a - b|^p
+    OP_CANBERRA = 5,     // sum |a - b| / (|a| + |b|), 0 where both are 0
+    OP_BRAYCURTIS = 6,   // sum |a - b| / sum |a + b|
+    OP_HAMMING = 7,      // count of a != b
+};
+
+enum Post {
+    POST_IDENTITY = 0,
+    POST_SQRT = 1,
+    POST_ROOT_P = 2,   // x^(1/p)
+    POST_COSINE = 3,   // 1 - clip(x * inv_a[i] * inv_b[j], -1, 1)
+    POST_MEAN = 4,     // x / d
+};
+
+__device__ __forceinline__ float abs_(float x) { return fabsf(x); }
+__device__ __forceinline__ double abs_(double x) { return fabs(x); }
+__device__ __forceinline__ float pow_(float x, float p) { return powf(x, p); }
+__device__ __forceinline__ float fma_(float a, float b, float c) { return fmaf(a, b, c); }
+__device__ __forceinline__ double fma_(double a, double b, double c) { return fma(a, b, c); }
+__device__ __forceinline__ double pow_(double x, double p) { return pow(x, p); }
+
+template <typename T, int OP>
+__device__ __forceinline__ void accumulate(T &acc, T &acc2, T a, T b, T p) {
+    if (OP == OP_SQEUCLIDEAN) {
+        T t = a - b;
+        acc = fma_(t, t, acc);
+    } else if (OP == OP_CITYBLOCK) {
+        acc += abs_(a - b);
+    } else if (OP == OP_CHEBYSHEV) {
+        T t = abs_(a - b);
+        acc = (t > acc || t != t) ? t : acc;  // a NaN, once in, stays
+    } else if (OP == OP_DOT) {
+        acc = fma_(a, b, acc);
+    } else if (OP == OP_MINKOWSKI) {
+        acc += pow_(abs_(a - b), p);
+    } else if (OP == OP_CANBERRA) {
+        T den = abs_(a) + abs_(b);
+        acc += den == T(0) ? T(0) : abs_(a - b) / den;
+    } else if (OP == OP_BRAYCURTIS) {
+        acc += abs_(a - b);
+        acc2 += abs_(a + b);
+    } else if (OP == OP_HAMMING) {
+        acc += a != b ? T(1) : T(0);
+    }
+}
+
+template <typename T, int OP>
+__device__ __forceinline__ double finish(T acc, T acc2, int post, double p, int d, int i, int j,
+                                         const double *inv_a, const double *inv_b) {
+    double v = OP == OP_BRAYCURTIS ? double(acc) / double(acc2) : double(acc);
+    switch (post) {
+        case POST_SQRT: return sqrt(v);
+        case POST_ROOT_P: return pow(v, 1.0 / p);
+        case POST_COSINE: {
+            double sim = v * inv_a[i] * inv_b[j];
+            sim = fabs(sim) > 1.0 ? copysign(1.0, sim) : sim;
+            return 1.0 - sim;
+        }
+        case POST_MEAN: return v / double(d);
+        default: return v;
+    }
+}
+
+template <typename T, typename O, int OP, int TM, int TN, int BK>
+__device__ __forceinline__ void cdist_tile(const T *__restrict__ A, const T *__restrict__ B,
+                                           O *__restrict__ out, int n, int m, int d,
+                                           long long ldo, double p_, int post,
+                                           const double *__restrict__ inv_a,
+                                           const double *__restrict__ inv_b) {
+    const int BM = TY * TM, BN = TX * TN;
+    __shared__ T As[BK][TY * TM];
+    __shared__ T Bs[BK][TX * TN];
+    const int tid = threadIdx.x, tx = tid % TX, ty = tid / TX;
+    const int row0 = blockIdx.y * BM, col0 = blockIdx.x * BN;
+    const T p = T(p_);
+    T acc[TM][TN], acc2[TM][TN];
+#pragma unroll
+    for (int i = 0; i < TM; ++i)
+#pragma unroll
+        for (int j = 0; j < TN; ++j) acc[i][j] = acc2[i][j] = T(0);
+
+    for (int k0 = 0; k0 < d; k0 += BK) {
+        // Consecutive threads read consecutive features of one row (coalesced within a row).
+        for (int e = tid; e < BM * BK; e += THREADS) {
+            int r = e / BK, k = e % BK, gr = row0 + r, gk = k0 + k;
+            As[k][r] = (gr < n && gk < d) ? A[(long long)gr * d + gk] : T(0);
+        }
+        for (int e = tid; e < BN * BK; e += THREADS) {
+            int c = e / BK, k = e % BK, gc = col0 + c, gk = k0 + k;
+            Bs[k][c] = (gc < m && gk < d) ? B[(long long)gc * d + gk] : T(0);
+        }
+        __syncthreads();
+#pragma unroll
+        for (int k = 0; k < BK; ++k) {
+            T a[TM], b[TN];
+#pragma unroll
+            for (int i = 0; i < TM; ++i) a[i] = As[k][ty + i * TY];
+#pragma unroll
+            for (int j = 0; j < TN; ++j) b[j] = Bs[k][tx + j * TX];
+#pragma unroll
+            for (int i = 0; i < TM; ++i)
+#pragma unroll
+                for (int j = 0; j < TN; ++j) accumulate<T, OP>(acc[i][j], acc2[i][j], a[i], b[j], p);
+        }
+        __syncthreads();
+    }
+#pragma unroll
+    for (int i = 0; i < TM; ++i) {
+        int r = row0 + ty + i * TY;
+        if (r >= n) continue;
+#pragma unroll
+        for (int j = 0; j < TN; ++j) {
+            int c = col0 + tx + j * TX;
+            if (c < m)
+                out[(long long)r * ldo + c] =
+                    O(finish<T, OP>(acc[i][j], acc2[i][j], post, p_, d, r, c, inv_a, inv_b));
+        }
+    }
+}
+
+// Register blocks: 8 x 8 for float32 (a 128 x 128 tile), 4 x 4 for float64 (64 x 64) and for
+// the two-accumulator Bray-Curtis (register pressure). The host's `tile` in
+// src/distance/cuda.rs mirrors TILE_OF.
+#define TYPE_f32 float
+#define TYPE_f64 double
+#define TILE_f32 8
+#define TILE_f64 4
+#define OPCODE_sqeuclidean OP_SQEUCLIDEAN
+#define OPCODE_cityblock OP_CITYBLOCK
+#define OPCODE_chebyshev OP_CHEBYSHEV
+#define OPCODE_dot OP_DOT
+#define OPCODE_minkowski OP_MINKOWSKI
+#define OPCODE_canberra OP_CANBERRA
+#define OPCODE_braycurtis OP_BRAYCURTIS
+#define OPCODE_hamming OP_HAMMING
+#define TILE_OF(TNAME, OPNAME) (OPCODE_##OPNAME == OP_BRAYCURTIS ? 4 : TILE_##TNAME)
+
+#define DEFINE_CDIST(TNAME, ONAME, OPNAME)                                                       \
+    extern "C" __global__ void __launch_bounds__(THREADS) cdist_##TNAME##_##ONAME##_##OPNAME(   \
+        const TYPE_##TNAME *A, const TYPE_##TNAME *B, TYPE_##ONAME *out, int n, int m, int d,   \
+        long long ldo, double p, int post, const double *inv_a, const double *inv_b) {          \
+        cdist_tile<TYPE_##TNAME, TYPE_##ONAME, OPCODE_##OPNAME, TILE_OF(TNAME, OPNAME),          \
+                   TILE_OF(TNAME, OPNAME), 8>(A, B, out, n, m, d, ldo, p, post, inv_a, inv_b);  \
+    }
+
+#define DEFINE_OPS(TNAME, ONAME)                \
+    DEFINE_CDIST(TNAME, ONAME, sqeuclidean)     \
+    DEFINE_CDIST(TNAME, ONAME, cityblock)       \
+    DEFINE_CDIST(TNAME, ONAME, chebyshev)       \
+    DEFINE_CDIST(TNAME, ONAME, dot)             \
+    DEFINE_CDIST(TNAME, ONAME, minkowski)       \
+    DEFINE_CDIST(TNAME, ONAME, canberra)        \
+    DEFINE_CDIST(TNAME, ONAME, braycurtis)      \
+    DEFINE_CDIST(TNAME, ONAME, hamming)
+
+// Gathers a strided 2-d device array into a packed row-major n x d array of T: element
+// (i, k) is at byte offset + i * s0 + k * s1 of src, of source type S. Strided (transposed,
+// sliced, reversed) device arrays are packed here, never through the host.
+#define DEFINE_PACK(SNAME, TNAME)                                                            \
+    extern "C" __global__ void pack_##SNAME##_##TNAME(const char *src, long long offset,    \
+                                                      long long s0, long long s1, int n,     \
+                                                      int d, TYPE_##TNAME *dst) {            \
+        long long idx = (long long)blockIdx.x * blockDim.x + threadIdx.x;                    \
+        long long total = (long long)n * d;                                                  \
+        for (; idx < total; idx += (long long)gridDim.x * blockDim.x) {                      \
+            long long i = idx / d, k = idx % d;                                              \
+            dst[idx] = TYPE_##TNAME(*(const TYPE_##SNAME *)(src + offset + i * s0 + k * s1)); \
+        }                                                                                    \
+    }
+
+// Every kernel. At run time the host compiles one kernel at a time (NDSTRIDE_ONE_KERNEL set,
+// and the one DEFINE_... line it needs appended), so a process pays a second or so for each
+// kernel it uses instead of compiling all of them; CI compiles this whole list.
+#ifndef NDSTRIDE_ONE_KERNEL
+DEFINE_OPS(f32, f32)
+DEFINE_OPS(f32, f64)
+DEFINE_OPS(f64, f32)
+DEFINE_OPS(f64, f64)
+DEFINE_PACK(f32, f32)
+DEFINE_PACK(f32, f64)
+DEFINE_PACK(f64, f32)
+DEFINE_PACK(f64, f64)
+#endif
