@@ -234,9 +234,15 @@ fn run<T: Element + DeviceRepr, O: Element + DeviceRepr + ValidAsZeroBits>(
         prepared_rows::<T>(xb, d, &plan.prep)?,
     );
     let stream = device.stream();
+    // A zero-byte allocation is an error in CUDA: no features (d = 0) upload one spare zero.
+    let upload = |v: &[T]| {
+        let v = if v.is_empty() { &[T::zeroed()][..] } else { v };
+        stream
+            .clone_htod(v)
+            .map_err(cuda_error("copying inputs to the device"))
+    };
     let up = cuda_error("copying inputs to the device");
-    let a_dev = stream.clone_htod(&a).map_err(&up)?;
-    let b_dev = stream.clone_htod(&b).map_err(&up)?;
+    let (a_dev, b_dev) = (upload(&a)?, upload(&b)?);
     let (inv_a, inv_b) = if plan.post == POST_COSINE {
         (inverse_norms(&a, d), inverse_norms(&b, d))
     } else {
@@ -264,7 +270,7 @@ fn run<T: Element + DeviceRepr, O: Element + DeviceRepr + ValidAsZeroBits>(
     let (m32, d32) = (as_i32(m, "m")?, as_i32(d, "d")?);
     for r0 in (0..n).step_by(rows_per_block) {
         let rows = rows_per_block.min(n - r0);
-        let a_block = a_dev.slice(r0 * d..(r0 + rows) * d);
+        let a_block = a_dev.slice((r0 * d).min(a_dev.len() - 1)..);
         let inv_a_block = if plan.post == POST_COSINE {
             inv_a_dev.slice(r0..r0 + rows)
         } else {
