@@ -55,6 +55,42 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// The fused matmul-trick search (sqeuclidean, euclidean): on small integers the trick is
+    /// exact in both precisions, so ranking, ties and the (exactly recomputed) distances must
+    /// equal a sort of the exact matrix. NaN rows rank last.
+    #[test]
+    fn matmul_knn_equals_the_exact_search_on_integers(
+        n in 0usize..300, m in 1usize..2300, d in 1usize..6, k in 1usize..12,
+        f32_in in any::<bool>(), root in any::<bool>(), nan_row in 0usize..3,
+        vals in prop::collection::vec(-2i8..=2, 2600 * 6),
+    ) {
+        let k = k.min(m);
+        let dtype = if f32_in { DType::F32 } else { DType::F64 };
+        let xa = matrix(&vals, n, d, dtype);
+        let mut xb = matrix(&vals[n * d..], m, d, dtype);
+        // A NaN row first (met while the lists fill) or in the middle (met by the filter).
+        if nan_row < 2 {
+            xb = xb.astype(DType::F64).unwrap();
+            let at = if nan_row == 0 { 0 } else { m / 2 };
+            xb.slice_mut::<f64>(ndstride::s![at, ..]).unwrap().fill(f64::NAN);
+            xb = xb.astype(dtype).unwrap();
+        }
+        let metric = if root { Metric::Euclidean } else { Metric::SqEuclidean };
+        let opts = CdistOptions::new().strategy(Strategy::MatmulTrick);
+        let nn = knn_with(&xa, &xb, k, &metric, &opts).unwrap();
+        let full = cdist_with(&xa, &xb, &metric, &CdistOptions::new()).unwrap().to_vec_f64().unwrap();
+        let want = brute_force(&full, n, m, k);
+        let (idx, dist) = (nn.indices.to_vec::<i64>().unwrap(), nn.distances.to_vec_f64().unwrap());
+        for (p, &(wd, wi)) in want.iter().enumerate() {
+            prop_assert!(idx[p] == wi && (dist[p] == wd || (dist[p].is_nan() && wd.is_nan())),
+                "{metric} row {} rank {}: got ({}, {}), want ({wd}, {wi})", p / k, p % k, dist[p], idx[p]);
+        }
+    }
+}
+
 #[test]
 fn ties_go_to_the_lower_index_and_nan_ranks_last() {
     let xb = NdArray::from_vec(vec![f64::NAN, 3.0, 1.0, 3.0, 1.0], &[5, 1]).unwrap();

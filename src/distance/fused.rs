@@ -80,11 +80,18 @@ pub(crate) fn fold_blocks<S: Send>(
         }
         Ok(state)
     };
+    let rows_of = |b: usize| b * ROW_BLOCK..((b + 1) * ROW_BLOCK).min(n);
+    let tasks = n.div_ceil(ROW_BLOCK);
+    // One task runs on this thread (the inner cdist still uses the pool for its tiles).
     let states: Vec<Result<S>> = opts.run(|| {
-        (0..n.div_ceil(ROW_BLOCK))
-            .into_par_iter()
-            .map(|b| task(b * ROW_BLOCK..((b + 1) * ROW_BLOCK).min(n)))
-            .collect()
+        if tasks <= 1 {
+            (0..tasks).map(|b| task(rows_of(b))).collect()
+        } else {
+            (0..tasks)
+                .into_par_iter()
+                .map(|b| task(rows_of(b)))
+                .collect()
+        }
     })?;
     Ok((states.into_iter().collect::<Result<_>>()?, n, m))
 }

@@ -34,6 +34,7 @@ mod input;
 mod jensenshannon;
 mod kernels;
 mod knn;
+mod knn_trick;
 mod lanes;
 mod matmul_trick;
 mod metric;

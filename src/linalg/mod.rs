@@ -18,6 +18,9 @@ pub(crate) mod scratch;
 
 pub use matmul::{matmul, matmul_into};
 
+pub(crate) use gemm::{MatMut, gemm};
+pub(crate) use kernels::GemmFloat;
+
 /// The instruction set the f64 and f32 GEMM kernels use on this CPU, and their register
 /// tile `(mr, nr)`: for benchmark labels and for checking the dispatch.
 pub fn gemm_kernel_info() -> [(&'static str, &'static str, usize, usize); 2] {
