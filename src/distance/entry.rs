@@ -331,7 +331,7 @@ unsafe fn simd<O: Element>(
         Metric::SEuclidean { v } => {
             let v = match v {
                 Some(v) => v.clone(),
-                None => stats::variance(&stats::stacked(xa, xb)?, d),
+                None => stats::variance(&stats::Observations::new(xa, xb), d)?,
             };
             if v.iter().all(|&v| v > 0.0 && v.is_finite()) {
                 // Σ (u−v)²/V = Σ (u/√V − v/√V)².
@@ -348,7 +348,7 @@ unsafe fn simd<O: Element>(
         Metric::Mahalanobis { vi } => {
             let vi = match vi {
                 Some(vi) => vi.clone(),
-                None => stats::inverse_covariance(&stats::stacked(xa, xb)?, d)?,
+                None => stats::inverse_covariance(&stats::Observations::new(xa, xb), d)?,
             };
             match stats::cholesky(&vi, d) {
                 Some(l) => Plan::Transformed(l),

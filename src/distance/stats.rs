@@ -5,14 +5,40 @@ use super::metric::Metric;
 use crate::array::NdArray;
 use crate::error::{Error, Result};
 
-/// The rows the defaults are computed from, as SciPy computes them: `xa` stacked on `xb`
-/// (cdist), or `xa` alone (pdist), as row-major float64.
-pub(crate) fn stacked(xa: &NdArray, xb: Option<&NdArray>) -> Result<Vec<f64>> {
-    let mut all = xa.to_vec_f64()?;
-    if let Some(xb) = xb {
-        all.extend(xb.to_vec_f64()?);
+/// The rows the defaults are computed from, as SciPy takes them: `xa` then `xb` (cdist), or
+/// `xa` alone (pdist). They are visited in blocks of rows, as row-major float64, so that an
+/// input memory-mapped from a file larger than memory is never copied whole.
+pub(crate) struct Observations<'a> {
+    parts: [Option<&'a NdArray>; 2],
+}
+
+/// Rows per block visited (4096 rows of 64 features: 2 MiB of float64).
+const BLOCK_ROWS: usize = 4096;
+
+impl<'a> Observations<'a> {
+    pub fn new(xa: &'a NdArray, xb: Option<&'a NdArray>) -> Self {
+        Observations {
+            parts: [Some(xa), xb],
+        }
     }
-    Ok(all)
+
+    /// Number of rows.
+    fn count(&self) -> usize {
+        self.parts.iter().flatten().map(|x| x.shape()[0]).sum()
+    }
+
+    /// Calls `f` on consecutive blocks of rows, in order.
+    fn for_each_block(&self, mut f: impl FnMut(&[f64])) -> Result<()> {
+        for x in self.parts.iter().flatten() {
+            let rows = x.shape()[0];
+            for r0 in (0..rows).step_by(BLOCK_ROWS) {
+                let r1 = (r0 + BLOCK_ROWS).min(rows);
+                f(&x.slice(crate::s![r0 as isize..r1 as isize, ..])?
+                    .to_vec_f64()?);
+            }
+        }
+        Ok(())
+    }
 }
 
 /// `metric` with SciPy's data-derived defaults (seuclidean's V, mahalanobis's VI) filled in
@@ -27,39 +53,43 @@ pub(crate) fn with_defaults(
 ) -> Result<Metric> {
     Ok(match metric {
         Metric::SEuclidean { v: None } => Metric::SEuclidean {
-            v: Some(variance(&stacked(xa, xb)?, d)),
+            v: Some(variance(&Observations::new(xa, xb), d)?),
         },
         Metric::Mahalanobis { vi: None } => Metric::Mahalanobis {
-            vi: Some(inverse_covariance(&stacked(xa, xb)?, d)?),
+            vi: Some(inverse_covariance(&Observations::new(xa, xb), d)?),
         },
         other => other.clone(),
     })
 }
 
-/// Per-feature variance with `ddof = 1` of the rows of `x` (row-major, `d` columns), as
+/// Per-feature variance with `ddof = 1` of the rows of `x` (`d` columns), as
 /// `np.var(x, axis=0, ddof=1)`; two passes (mean, then squared deviations).
-pub(crate) fn variance(x: &[f64], d: usize) -> Vec<f64> {
-    let n = x.len().checked_div(d).unwrap_or(0);
+pub(crate) fn variance(x: &Observations<'_>, d: usize) -> Result<Vec<f64>> {
+    let n = if d == 0 { 0 } else { x.count() };
     let mut mean = vec![0.0; d];
-    for row in x.chunks_exact(d.max(1)).take(n) {
-        for (m, &v) in mean.iter_mut().zip(row) {
-            *m += v;
+    x.for_each_block(|block| {
+        for row in block.chunks_exact(d.max(1)) {
+            for (m, &v) in mean.iter_mut().zip(row) {
+                *m += v;
+            }
         }
-    }
+    })?;
     mean.iter_mut().for_each(|m| *m /= n as f64);
     let mut var = vec![0.0; d];
-    for row in x.chunks_exact(d.max(1)).take(n) {
-        for ((s, &v), &m) in var.iter_mut().zip(row).zip(&mean) {
-            *s += (v - m) * (v - m);
+    x.for_each_block(|block| {
+        for row in block.chunks_exact(d.max(1)) {
+            for ((s, &v), &m) in var.iter_mut().zip(row).zip(&mean) {
+                *s += (v - m) * (v - m);
+            }
         }
-    }
+    })?;
     var.iter_mut().for_each(|s| *s /= n as f64 - 1.0);
-    var
+    Ok(var)
 }
 
 /// `inv(cov(x.T))` for mahalanobis, with SciPy's error when there are too few observations.
-pub(crate) fn inverse_covariance(x: &[f64], d: usize) -> Result<Vec<f64>> {
-    let n = x.len().checked_div(d).unwrap_or(0);
+pub(crate) fn inverse_covariance(x: &Observations<'_>, d: usize) -> Result<Vec<f64>> {
+    let n = if d == 0 { 0 } else { x.count() };
     if n <= d {
         return Err(Error::invalid(format!(
             "mahalanobis: the number of observations ({n}) is too small; the covariance matrix \
@@ -69,20 +99,24 @@ pub(crate) fn inverse_covariance(x: &[f64], d: usize) -> Result<Vec<f64>> {
         )));
     }
     let mut mean = vec![0.0; d];
-    for row in x.chunks_exact(d) {
-        for (m, &v) in mean.iter_mut().zip(row) {
-            *m += v / n as f64;
-        }
-    }
-    let mut cov = vec![0.0; d * d];
-    for row in x.chunks_exact(d) {
-        for r in 0..d {
-            let dr = row[r] - mean[r];
-            for c in 0..d {
-                cov[r * d + c] += dr * (row[c] - mean[c]);
+    x.for_each_block(|block| {
+        for row in block.chunks_exact(d) {
+            for (m, &v) in mean.iter_mut().zip(row) {
+                *m += v / n as f64;
             }
         }
-    }
+    })?;
+    let mut cov = vec![0.0; d * d];
+    x.for_each_block(|block| {
+        for row in block.chunks_exact(d) {
+            for r in 0..d {
+                let dr = row[r] - mean[r];
+                for c in 0..d {
+                    cov[r * d + c] += dr * (row[c] - mean[c]);
+                }
+            }
+        }
+    })?;
     cov.iter_mut().for_each(|v| *v /= n as f64 - 1.0);
     invert(&cov, d).ok_or_else(|| {
         Error::invalid("mahalanobis: the covariance matrix of the data is singular (pass VI)")
@@ -171,6 +205,44 @@ mod tests {
         assert!((l[3] - 2f64.sqrt()).abs() < 1e-15);
         assert!(cholesky(&[1.0, 2.0, 2.0, 1.0], 2).is_none()); // indefinite
         assert!(invert(&[1.0, 2.0, 2.0, 4.0], 2).is_none()); // singular
-        assert_eq!(variance(&[1.0, 10.0, 3.0, 10.0], 2), vec![2.0, 0.0]);
+        let x = NdArray::from_vec(vec![1.0, 10.0, 3.0, 10.0], &[2, 2]).unwrap();
+        assert_eq!(
+            variance(&Observations::new(&x, None), 2).unwrap(),
+            vec![2.0, 0.0]
+        );
+    }
+
+    /// Blocks of rows across both inputs give what one pass over the stacked rows gives.
+    #[test]
+    fn observations_in_blocks_equal_the_stacked_rows() {
+        let rows = 2 * BLOCK_ROWS + 7;
+        let all: Vec<f64> = (0..rows * 2)
+            .map(|v| ((v * 37) % 101) as f64 / 7.0)
+            .collect();
+        let x = NdArray::from_vec(all.clone(), &[rows, 2]).unwrap();
+        let split = BLOCK_ROWS + 3;
+        let (xa, xb) = (
+            x.slice(crate::s![..split as isize, ..]).unwrap(),
+            x.slice(crate::s![split as isize.., ..]).unwrap(),
+        );
+        let obs = Observations::new(&xa, Some(&xb));
+        let mean: Vec<f64> = (0..2)
+            .map(|c| all.iter().skip(c).step_by(2).sum::<f64>() / rows as f64)
+            .collect();
+        let var: Vec<f64> = (0..2)
+            .map(|c| {
+                let s: f64 = all
+                    .iter()
+                    .skip(c)
+                    .step_by(2)
+                    .map(|v| (v - mean[c]).powi(2))
+                    .sum();
+                s / (rows as f64 - 1.0)
+            })
+            .collect();
+        assert_eq!(variance(&obs, 2).unwrap(), var);
+        let vi = inverse_covariance(&obs, 2).unwrap();
+        let whole = inverse_covariance(&Observations::new(&x, None), 2).unwrap();
+        assert_eq!(vi, whole);
     }
 }
