@@ -91,7 +91,11 @@ pub fn run() -> ndstride::Result<()> {
     });
     distance_lab()?;
     println!("\nRun `ndstride info FILE.npy` to inspect a file's metadata without loading it,");
-    println!("and `ndstride cdist XA.npy [XB.npy] --metric NAME -o OUT.npy` for your own data.");
+    println!("and `ndstride cdist XA.npy [XB.npy] --metric NAME -o OUT.npy` for your own data");
+    println!(
+        "(add `--memory 512MiB` to stream a matrix larger than memory to disk block by block,"
+    );
+    println!("`--backend cuda` for a GPU); `ndstride knn XA.npy -k 10 -o IDX.npy` for neighbours.");
     Ok(())
 }
 
