@@ -213,7 +213,9 @@ mod tests {
     }
 
     /// Blocks of rows across both inputs give what one pass over the stacked rows gives.
+    /// (Safe code over 16 K values: two minutes under Miri, which checks nothing new here.)
     #[test]
+    #[cfg_attr(miri, ignore)]
     fn observations_in_blocks_equal_the_stacked_rows() {
         let rows = 2 * BLOCK_ROWS + 7;
         let all: Vec<f64> = (0..rows * 2)
@@ -235,7 +237,7 @@ mod tests {
                     .iter()
                     .skip(c)
                     .step_by(2)
-                    .map(|v| (v - mean[c]).powi(2))
+                    .map(|v| (v - mean[c]) * (v - mean[c]))
                     .sum();
                 s / (rows as f64 - 1.0)
             })
