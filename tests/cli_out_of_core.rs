@@ -3,10 +3,13 @@
 //! with one clear line and no output file.
 #![cfg(all(feature = "cli", unix))]
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use common::files_in;
 use ndstride::distance::{CdistOptions, Metric, cdist_with, knn, radius_neighbors};
 use ndstride::io::{load_npy, save_npy};
 use ndstride::{DType, NdArray};
@@ -24,16 +27,6 @@ fn text(p: &Path) -> &str {
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Names in `dir`, sorted (temporaries included: they start with a dot).
-fn files_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 #[test]
@@ -76,6 +69,22 @@ fn cdist_with_a_memory_budget_streams_the_matrix_to_disk() {
     assert!(stderr(&o).contains("give at least"), "{}", stderr(&o));
     let o = ndstride(&["cdist", text(&xa), "--memory", "lots", "-o", text(&small)]);
     assert!(stderr(&o).contains("not a size"), "{}", stderr(&o));
+    // A 0-d input is refused with a message, not a panic (it indexed the shape first).
+    let scalar = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/npy/c_f8_scalar.npy");
+    let o = ndstride(&[
+        "cdist",
+        text(&scalar),
+        "--memory",
+        "1MiB",
+        "-o",
+        text(&small),
+    ]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.lines().count() == 1 && !err.contains("panicked"),
+        "{err}"
+    );
     assert_eq!(files_in(dir.path()), ["a.npy", "b.npy", "d.npy"]);
 }
 

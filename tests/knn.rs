@@ -2,7 +2,10 @@
 //! lower index, NaN last), over random shapes, k, metrics and small-integer data where ties
 //! are common; data-derived metric defaults; errors.
 
-use ndstride::distance::{CdistOptions, Metric, Strategy, cdist_with, knn, knn_with};
+mod common;
+
+use common::matrix;
+use ndstride::distance::{CdistOptions, Metric, Neighbors, Strategy, cdist_with, knn, knn_with};
 use ndstride::{DType, NdArray};
 use proptest::prelude::*;
 
@@ -20,12 +23,37 @@ fn brute_force(full: &[f64], n: usize, m: usize, k: usize) -> Vec<(f64, i64)> {
     out
 }
 
-fn matrix(vals: &[i8], rows: usize, d: usize, dtype: DType) -> NdArray {
-    let data: Vec<f64> = vals.iter().take(rows * d).map(|&v| v as f64).collect();
-    NdArray::from_vec(data, &[rows, d])
+/// Where `nn` differs from a stable sort of the exact one-shot matrix (same index, and the
+/// same distance or both NaN), described; `None` when it does not.
+fn mismatch(
+    nn: &Neighbors,
+    xa: &NdArray,
+    xb: &NdArray,
+    metric: &Metric,
+    k: usize,
+) -> Option<String> {
+    let (n, m) = (xa.shape()[0], xb.shape()[0]);
+    let full = cdist_with(xa, xb, metric, &CdistOptions::new())
         .unwrap()
-        .astype(dtype)
-        .unwrap()
+        .to_vec_f64()
+        .unwrap();
+    let want = brute_force(&full, n, m, k);
+    let (idx, dist) = (
+        nn.indices.to_vec::<i64>().unwrap(),
+        nn.distances.to_vec_f64().unwrap(),
+    );
+    want.iter().enumerate().find_map(|(p, &(wd, wi))| {
+        let same = idx[p] == wi && (dist[p] == wd || (dist[p].is_nan() && wd.is_nan()));
+        (!same).then(|| {
+            format!(
+                "{metric} row {} rank {}: got ({}, {}), want ({wd}, {wi})",
+                p / k,
+                p % k,
+                dist[p],
+                idx[p]
+            )
+        })
+    })
 }
 
 proptest! {
@@ -45,12 +73,8 @@ proptest! {
         let nn = knn(&xa, &xb, k, &metric).unwrap();
         prop_assert_eq!(nn.indices.shape(), &[n, k][..]);
         prop_assert_eq!(nn.distances.dtype(), DType::F64);
-        let full = cdist_with(&xa, &xb, &metric, &CdistOptions::new()).unwrap().to_vec_f64().unwrap();
-        let want = brute_force(&full, n, m, k);
-        let (idx, dist) = (nn.indices.to_vec::<i64>().unwrap(), nn.distances.to_vec_f64().unwrap());
-        for (p, &(wd, wi)) in want.iter().enumerate() {
-            prop_assert!(idx[p] == wi && (dist[p] == wd || (dist[p].is_nan() && wd.is_nan())),
-                "{metric} row {} rank {}: got ({}, {}), want ({wd}, {wi})", p / k, p % k, dist[p], idx[p]);
+        if let Some(wrong) = mismatch(&nn, &xa, &xb, &metric, k) {
+            prop_assert!(false, "{}", wrong);
         }
     }
 }
@@ -81,12 +105,8 @@ proptest! {
         let metric = if root { Metric::Euclidean } else { Metric::SqEuclidean };
         let opts = CdistOptions::new().strategy(Strategy::MatmulTrick);
         let nn = knn_with(&xa, &xb, k, &metric, &opts).unwrap();
-        let full = cdist_with(&xa, &xb, &metric, &CdistOptions::new()).unwrap().to_vec_f64().unwrap();
-        let want = brute_force(&full, n, m, k);
-        let (idx, dist) = (nn.indices.to_vec::<i64>().unwrap(), nn.distances.to_vec_f64().unwrap());
-        for (p, &(wd, wi)) in want.iter().enumerate() {
-            prop_assert!(idx[p] == wi && (dist[p] == wd || (dist[p].is_nan() && wd.is_nan())),
-                "{metric} row {} rank {}: got ({}, {}), want ({wd}, {wi})", p / k, p % k, dist[p], idx[p]);
+        if let Some(wrong) = mismatch(&nn, &xa, &xb, &metric, k) {
+            prop_assert!(false, "{}", wrong);
         }
     }
 }

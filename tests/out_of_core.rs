@@ -2,8 +2,9 @@
 //! piece by piece) equals the one-shot cdist; failures leave no file; radius neighbours and
 //! argmin equal a brute-force scan of the full matrix.
 
-use std::path::Path;
+mod common;
 
+use common::{files_in, matrix};
 use ndstride::distance::{
     CdistOptions, Metric, Strategy, argmin_min, cdist_chunked, cdist_to_npy, cdist_with,
     radius_count, radius_neighbors,
@@ -11,14 +12,6 @@ use ndstride::distance::{
 use ndstride::io::{NpyWriter, load_npy, load_npy_mmap, save_npy};
 use ndstride::{DType, Error, NdArray, s};
 use proptest::prelude::*;
-
-fn matrix(vals: &[i8], rows: usize, d: usize, dtype: DType) -> NdArray {
-    let data: Vec<f64> = vals.iter().take(rows * d).map(|&v| v as f64).collect();
-    NdArray::from_vec(data, &[rows, d])
-        .unwrap()
-        .astype(dtype)
-        .unwrap()
-}
 
 /// The budget that gives blocks of exactly `rows` rows of `m` float64 distances with the
 /// simd strategy: two blocks plus one float64 copy of xb (`m × d`).
@@ -29,16 +22,6 @@ fn budget_for_rows(rows: usize, m: usize, d: usize) -> usize {
 /// [`budget_for_rows`] for an output element of `out_size` bytes.
 fn budget_for(rows: usize, m: usize, d: usize, out_size: usize) -> usize {
     2 * rows * m * out_size + m * d * 8
-}
-
-/// Every file in `dir`, for checking that nothing (not even a temporary) was left.
-fn files_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 proptest! {

@@ -233,8 +233,6 @@ impl NdArray {
         )
     }
 
-    /// Pointer to the start of the buffer (not to element zero). Valid for reads of
-    /// `buffer_len()` bytes while `self` lives.
     /// The packed bytes of a C- or F-contiguous array (empty for an empty one).
     pub(crate) fn contiguous_bytes(&self) -> &[u8] {
         assert!(
@@ -250,6 +248,8 @@ impl NdArray {
         unsafe { std::slice::from_raw_parts(self.buffer_ptr().add(self.offset()), self.nbytes()) }
     }
 
+    /// Pointer to the start of the buffer (not to element zero). Valid for reads of
+    /// `buffer_len()` bytes while `self` lives.
     pub(crate) fn buffer_ptr(&self) -> *const u8 {
         self.buffer.as_ptr()
     }

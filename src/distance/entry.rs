@@ -57,9 +57,11 @@ pub fn cdist_with(
     // Every element is written below (or the array is dropped on error), so the output is
     // not zeroed first; large buffers come from the huge-page pool.
     let mut out = NdArray::for_overwrite(&[n, m], check_out_dtype(opts.out_dtype)?)?;
+    // The GPU was asked above; a declined or failed Auto does not try it again.
+    let cpu = opts.clone().backend(Backend::Cpu);
     match opts.out_dtype {
-        DType::F32 => cdist_into(xa, xb, metric, opts, &mut out.view_mut::<f32>()?)?,
-        _ => cdist_into(xa, xb, metric, opts, &mut out.view_mut::<f64>()?)?,
+        DType::F32 => cdist_into(xa, xb, metric, &cpu, &mut out.view_mut::<f32>()?)?,
+        _ => cdist_into(xa, xb, metric, &cpu, &mut out.view_mut::<f64>()?)?,
     }
     Ok(out)
 }

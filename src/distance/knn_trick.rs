@@ -69,7 +69,7 @@ fn search<T: GemmFloat + bytemuck::Pod>(
     let b = xb.astype(T::DTYPE)?.to_contiguous(Order::C);
     // Bᵀ (d × m, row-major) once, so that the GEMM packs B's panels from unit-stride rows
     // (packing from the m × d rows, a gather, took 11% of the time).
-    let bt = xb.astype(T::DTYPE)?.t().to_contiguous(Order::C);
+    let bt = b.t().to_contiguous(Order::C);
     let (av, bv, btv) = (a.view::<T>()?, b.view::<T>()?, bt.view::<T>()?);
     let empty: &[T] = &[];
     let (a_rows, b_rows) = (

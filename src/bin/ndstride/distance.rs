@@ -190,11 +190,11 @@ fn cdist_streamed(
         Some(p) => load_mapped(p)?,
         None => a.clone(),
     };
-    let (n, m) = (a.shape()[0], b.shape()[0]);
     if a.ndim() != 2 || b.ndim() != 2 {
         // cdist_chunked gives the precise error.
         return cdist_chunked::<f64, _>(&a, &b, metric, opts, |_, _| Ok(()));
     }
+    let (n, m) = (a.shape()[0], b.shape()[0]);
     let dtype = opts.get_out_dtype();
     // Before the temporary file exists, so that Ctrl-C from now on goes through the
     // writer's clean-up.
