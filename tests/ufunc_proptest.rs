@@ -527,3 +527,52 @@ fn promotion_through_operations() {
     assert_eq!(z(DType::I8).sum_axis(0).unwrap().dtype(), DType::I64);
     assert_eq!(z(DType::U16).prod(None, false).unwrap().dtype(), DType::U64);
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Float sums along runs of every length class of the pairwise sum (under 8, 8-15,
+    /// 16-128, and longer runs split recursively), on every layout, over each axis of a 2-d
+    /// or 3-d array: within the pairwise error bound of the exact f64 sum, index by index;
+    /// max and min exactly. (The proptest above keeps its axes short.)
+    #[test]
+    fn long_run_reductions_match_the_reference(
+        rows in 1usize..5, mid in 1usize..4, run in 1usize..300, three_d in any::<bool>(),
+        f32_ in any::<bool>(), l in 0u8..4, axis in 0usize..3, seed in any::<u64>(),
+    ) {
+        let d = if f32_ { DType::F32 } else { DType::F64 };
+        let shape: Vec<usize> = if three_d { vec![rows, mid, run] } else { vec![rows, run] };
+        let axis = axis % shape.len();
+        let n: usize = shape.iter().product();
+        // Finite values only: this test is about summation order; NaN and infinity
+        // propagation are the proptest above's.
+        let vals: Vec<f64> = values(DType::F64, n, seed)
+            .iter()
+            .map(|v| if v.is_finite() { fit(*v, d) } else { 0.5 })
+            .collect();
+        let a = make(&vals, &shape, d, l);
+        let sum = a.sum_axis(axis).unwrap().to_vec_f64().unwrap();
+        let max = a.max(Some(&[axis as isize]), false).unwrap().to_vec_f64().unwrap();
+        // Output position o collects the inputs whose index, without `axis`, is o in C order.
+        let strides_c: Vec<usize> = (0..shape.len()).map(|k| shape[k + 1..].iter().product()).collect();
+        let nout = n / shape[axis];
+        for o in 0..nout {
+            let (mut rest, mut exact, mut abs, mut m) = (o, 0.0f64, 0.0f64, f64::NEG_INFINITY);
+            let mut base = 0;
+            for k in (0..shape.len()).rev().filter(|&k| k != axis) {
+                base += (rest % shape[k]) * strides_c[k];
+                rest /= shape[k];
+            }
+            for i in 0..shape[axis] {
+                let v = vals[base + i * strides_c[axis]];
+                exact += v;
+                abs += v.abs();
+                m = m.max(v);
+            }
+            let eps = if f32_ { f32::EPSILON as f64 } else { f64::EPSILON };
+            let tol = 4.0 * eps * (shape[axis] as f64).log2().max(1.0) * abs.max(1e-300);
+            prop_assert!((sum[o] - exact).abs() <= tol, "sum {} vs exact {} (tol {})", sum[o], exact, tol);
+            prop_assert_eq!(max[o], m);
+        }
+    }
+}

@@ -15,9 +15,13 @@ impl NdArray {
 
     /// A contiguous array of zeros in the given order.
     pub fn zeros_order(shape: &[usize], dtype: DType, order: Order) -> Result<NdArray> {
-        let nbytes = checked_nbytes(shape, dtype.itemsize())?;
         let layout = Layout::contiguous(shape, dtype.itemsize(), order)?;
-        NdArray::from_buffer(Buffer::zeroed(nbytes)?, layout, dtype)
+        let nbytes = checked_nbytes(shape, dtype.itemsize())?;
+        Ok(NdArray::from_packed_buffer(
+            Buffer::zeroed(nbytes)?,
+            layout,
+            dtype,
+        ))
     }
 
     /// Zeros with the shape and dtype of `other` (C order).

@@ -28,7 +28,7 @@ impl NdArray {
                 self.itemsize(),
             )?)?
         };
-        let mut out = NdArray::from_buffer(buffer, layout, self.dtype)?;
+        let mut out = NdArray::from_packed_buffer(buffer, layout, self.dtype);
         CopyStats::record_copy(self.nbytes());
         let dst_layout = out.layout.clone();
         let dst = out.buffer_mut_ptr()?;

@@ -96,8 +96,8 @@ impl NdArray {
         let offset = crate::layout::shift_offset(self.layout.offset, byte_offset)?;
         self.derive(
             Layout {
-                shape: shape.to_vec(),
-                strides: strides.to_vec(),
+                shape: shape.into(),
+                strides: strides.into(),
                 offset,
             },
             self.dtype,

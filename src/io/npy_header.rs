@@ -48,6 +48,7 @@ impl NpyHeader {
             Order::C => c_strides(&self.shape, isz),
             Order::F => f_strides(&self.shape, isz),
         }
+        .map(|s| s.to_vec())
         .unwrap_or_default()
     }
 

@@ -15,6 +15,7 @@ use rayon::prelude::*;
 use super::plan::{AxisPlan, plan_axes};
 use super::transpose_tile::{TileBuffer, prefetch, transpose_into};
 use crate::cpu::{SimdLevel, simd_level};
+use crate::layout::{Dims, Strides};
 
 /// Tile edge for transposed operands: 32 lines of 64 bytes per operand stay in L1 (measured best
 /// of 16/32/64/128 for f64 transposes on Zen 4, see BENCHMARKS.md).
@@ -24,6 +25,14 @@ pub const TILE: usize = 32;
 /// for `a + b` f64 on the 2-core Zen 4 (BENCHMARKS.md): two threads lose 1.56× at 1176 KiB,
 /// win 1.1× at 1536 KiB and 2.4× at 2400 KiB, so the crossover is taken at 1.5 MiB.
 pub const PARALLEL_BYTES: usize = 3 << 19;
+
+thread_local! {
+    static TILE_BUFFERS: std::cell::Cell<Vec<TileBuffer>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// Tiles prefetch their successors only above this many bytes touched: the L2 size of a
+/// Zen 4 core (1 MiB), below which the operands are cache-resident after the first call.
+const PREFETCH_MIN_BYTES: usize = 1 << 20;
 
 /// An inner loop: `n` elements at `out + i*out_stride` and `ins[k] + i*in_strides[k]`.
 pub trait Kernel<const N: usize>: Sync {
@@ -89,7 +98,7 @@ pub unsafe fn run<const N: usize, K: Kernel<N>>(
         };
         return;
     }
-    let mut all: Vec<&[isize]> = Vec::with_capacity(N + 1);
+    let mut all: smallvec::SmallVec<[&[isize]; 4]> = smallvec::SmallVec::with_capacity(N + 1);
     all.push(out_strides);
     all.extend(ins.iter().map(|(_, s)| *s));
     let plan = plan_axes(shape, &all);
@@ -148,11 +157,11 @@ unsafe fn run_planned<const N: usize, K: Kernel<N>>(
         (fast != inner && st(op, inner).unsigned_abs() > 64 && st(op, fast).unsigned_abs() <= 64)
             .then_some(fast)
     });
-    let outer: Vec<usize> = (0..nd)
+    let outer: Dims = (0..nd)
         .filter(|&a| a != inner && Some(a) != tile_axis)
         .collect();
-    let mut idx = vec![0usize; outer.len()];
-    let mut pos = vec![0isize; N + 1];
+    let mut idx: Dims = smallvec::smallvec![0usize; outer.len()];
+    let mut pos: Strides = smallvec::smallvec![0isize; N + 1];
     loop {
         // SAFETY: `pos` is the position of an in-bounds outer index for every operand.
         unsafe {
@@ -216,7 +225,16 @@ unsafe fn run_tiles<const N: usize, K: Kernel<N>>(
     let buffered: [bool; N] = std::array::from_fn(|k| {
         vector_transpose && sizes[k] == 8 && st(k + 1, r) == 8 && cs[k].unsigned_abs() > 64
     });
-    let mut bufs: [TileBuffer; N] = std::array::from_fn(|_| TileBuffer::new());
+    // This thread's buffers from earlier calls (zeroing 8 KiB per operand per call was 4% of
+    // a 64×64 `a + b.t()`); taken out of the cell, so a nested call would make its own.
+    let mut bufs = TILE_BUFFERS.take();
+    if bufs.len() < N {
+        bufs.resize_with(N, TileBuffer::new);
+    }
+    // Prefetching pays for operands streamed from memory; on ones that fit in L2 its loops
+    // are pure overhead (15% of a 64×64 `a + b.t()`).
+    let touched = sizes.iter().sum::<usize>() + st(0, c).unsigned_abs();
+    let prefetching = nr * nc * touched > PREFETCH_MIN_BYTES;
     for r0 in (0..nr).step_by(TILE) {
         let rows = TILE.min(nr - r0);
         for c0 in (0..nc).step_by(TILE) {
@@ -225,7 +243,7 @@ unsafe fn run_tiles<const N: usize, K: Kernel<N>>(
                 // SAFETY: (r0, c0) is in bounds on both axes.
                 unsafe { ins[k].offset(r0 as isize * st(k + 1, r) + c0 as isize * cs[k]) }
             });
-            if c0 + TILE < nc {
+            if prefetching && c0 + TILE < nc {
                 // The next tile along c, while this one is worked on: its runs are far apart
                 // (up to 2·TILE streams across as many pages), which the hardware prefetchers
                 // do not follow in time. Fetching the output's lines too takes the
@@ -272,4 +290,5 @@ unsafe fn run_tiles<const N: usize, K: Kernel<N>>(
             }
         }
     }
+    TILE_BUFFERS.set(bufs);
 }

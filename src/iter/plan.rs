@@ -1,11 +1,16 @@
 //! Axis planning shared by every strided loop.
 
+use smallvec::SmallVec;
+
+use crate::layout::{Dims, Strides};
+
 /// Operands' strides over a common shape after planning: `shape[i]` with `strides[op][i]`.
 /// Axis order is outermost first; the last axis is the one to run innermost.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AxisPlan {
-    pub shape: Vec<usize>,
-    pub strides: Vec<Vec<isize>>,
+    pub shape: Dims,
+    /// Per operand; inline for up to four operands (no allocation for ufunc-sized plans).
+    pub strides: SmallVec<[Strides; 4]>,
 }
 
 impl AxisPlan {
@@ -25,11 +30,12 @@ impl AxisPlan {
 /// steps over the inner one exactly into the outer one. An empty shape (0-d) stays empty: one
 /// element at offset 0. Callers handle size-0 shapes before planning.
 pub fn plan_axes(shape: &[usize], strides: &[&[isize]]) -> AxisPlan {
-    let mut axes: Vec<usize> = (0..shape.len()).filter(|&a| shape[a] != 1).collect();
+    let mut axes: Dims = (0..shape.len()).filter(|&a| shape[a] != 1).collect();
+    // Stable, so ties keep the original order.
     axes.sort_by_key(|&a| std::cmp::Reverse(strides[0][a].unsigned_abs()));
     let mut plan = AxisPlan {
-        shape: Vec::with_capacity(axes.len()),
-        strides: vec![Vec::with_capacity(axes.len()); strides.len()],
+        shape: Dims::with_capacity(axes.len()),
+        strides: smallvec::smallvec![Strides::with_capacity(axes.len()); strides.len()],
     };
     for &a in &axes {
         let merge = match plan.shape.last() {
@@ -62,22 +68,24 @@ mod tests {
     #[test]
     fn contiguous_collapses_to_one_axis() {
         let p = plan_axes(&[2, 3, 4], &[&[96, 32, 8], &[96, 32, 8]]);
-        assert_eq!(p.shape, vec![24]);
-        assert_eq!(p.strides, vec![vec![8], vec![8]]);
+        assert_eq!(p.shape.as_slice(), &[24]);
+        assert_eq!(p.strides[0].as_slice(), &[8]);
+        assert_eq!(p.strides[1].as_slice(), &[8]);
     }
 
     #[test]
     fn transposed_source_keeps_two_axes_ordered_by_output() {
         let p = plan_axes(&[4, 5], &[&[40, 8], &[8, 32]]);
-        assert_eq!(p.shape, vec![4, 5]);
+        assert_eq!(p.shape.as_slice(), &[4, 5]);
         let p = plan_axes(&[5, 4], &[&[8, 40], &[32, 8]]);
-        assert_eq!(p.shape, vec![4, 5]);
-        assert_eq!(p.strides, vec![vec![40, 8], vec![8, 32]]);
+        assert_eq!(p.shape.as_slice(), &[4, 5]);
+        assert_eq!(p.strides[0].as_slice(), &[40, 8]);
+        assert_eq!(p.strides[1].as_slice(), &[8, 32]);
     }
 
     #[test]
     fn drops_unit_axes() {
         let p = plan_axes(&[1, 3, 1], &[&[0, 8, 99]]);
-        assert_eq!(p.shape, vec![3]);
+        assert_eq!(p.shape.as_slice(), &[3]);
     }
 }

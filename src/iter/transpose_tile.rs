@@ -14,7 +14,7 @@ use super::elementwise::TILE;
 pub(crate) struct TileBuffer(pub [u64; TILE * TILE]);
 
 impl TileBuffer {
-    pub fn new() -> Self {
+    pub const fn new() -> Self {
         TileBuffer([0; TILE * TILE])
     }
 }

@@ -1,12 +1,18 @@
 //! NumPy broadcasting: align shapes at the right, stretch length-1 axes with stride 0.
 
-use super::Layout;
+use super::{Dims, Layout, Strides};
 use crate::error::{Error, Result};
 
 /// The shape that all `shapes` broadcast to, or NumPy's error naming every shape.
 pub fn broadcast_shapes(shapes: &[&[usize]]) -> Result<Vec<usize>> {
+    broadcast_dims(shapes).map(|d| d.to_vec())
+}
+
+/// [`broadcast_shapes`] without a heap allocation for up to four axes (every ufunc call
+/// computes one).
+pub fn broadcast_dims(shapes: &[&[usize]]) -> Result<Dims> {
     let ndim = shapes.iter().map(|s| s.len()).max().unwrap_or(0);
-    let mut out = vec![1usize; ndim];
+    let mut out: Dims = smallvec::smallvec![1usize; ndim];
     for shape in shapes {
         let pad = ndim - shape.len();
         for (o, &d) in out[pad..].iter_mut().zip(shape.iter()) {
@@ -23,11 +29,7 @@ pub fn broadcast_shapes(shapes: &[&[usize]]) -> Result<Vec<usize>> {
 }
 
 /// Strides that read an array of `shape`/`strides` as if it had `target` shape.
-pub fn broadcast_strides(
-    shape: &[usize],
-    strides: &[isize],
-    target: &[usize],
-) -> Result<Vec<isize>> {
+pub fn broadcast_strides(shape: &[usize], strides: &[isize], target: &[usize]) -> Result<Strides> {
     let err = || Error::BroadcastTo {
         from: shape.to_vec(),
         to: target.to_vec(),
@@ -36,7 +38,7 @@ pub fn broadcast_strides(
         return Err(err());
     }
     let pad = target.len() - shape.len();
-    let mut out = vec![0isize; target.len()];
+    let mut out: Strides = smallvec::smallvec![0isize; target.len()];
     for (k, (&d, &s)) in shape.iter().zip(strides).enumerate() {
         let t = target[pad + k];
         out[pad + k] = if d == t {
@@ -54,7 +56,7 @@ impl Layout {
     /// The layout read as `target` shape (stride 0 on stretched axes).
     pub fn broadcast_to(&self, target: &[usize]) -> Result<Layout> {
         Ok(Layout {
-            shape: target.to_vec(),
+            shape: target.into(),
             strides: broadcast_strides(&self.shape, &self.strides, target)?,
             offset: self.offset,
         })

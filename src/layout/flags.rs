@@ -53,7 +53,7 @@ pub(super) fn no_self_overlap(shape: &[usize], strides: &[isize], itemsize: usiz
     {
         return true;
     }
-    let mut axes: Vec<(u128, u128)> = shape
+    let mut axes: smallvec::SmallVec<[(u128, u128); 4]> = shape
         .iter()
         .zip(strides)
         .filter(|&(&d, _)| d > 1)

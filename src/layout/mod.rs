@@ -14,9 +14,11 @@ mod slice;
 mod slice_parse;
 mod transform;
 
-pub use broadcast::{broadcast_shapes, broadcast_strides};
+pub use broadcast::{broadcast_dims, broadcast_shapes, broadcast_strides};
 pub use overlap::{Overlap, solve_overlap};
-pub use shape::{c_strides, checked_nbytes, checked_size, f_strides, normalize_axis};
+pub use shape::{
+    Dims, Strides, c_strides, checked_nbytes, checked_size, f_strides, normalize_axis,
+};
 pub use slice::{Ellipsis, IntoSliceItem, NewAxis, SliceInfo, SliceItem};
 pub use slice_parse::parse_slice_str;
 
@@ -38,9 +40,9 @@ pub enum Order {
 /// Where an array's elements live relative to the start of its buffer.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Layout {
-    pub shape: Vec<usize>,
+    pub shape: Dims,
     /// Byte step per axis; negative and zero allowed.
-    pub strides: Vec<isize>,
+    pub strides: Strides,
     /// Byte position of element `[0, 0, ...]`.
     pub offset: usize,
 }
@@ -48,12 +50,13 @@ pub struct Layout {
 impl Layout {
     /// A contiguous layout of `shape` at offset 0.
     pub fn contiguous(shape: &[usize], itemsize: usize, order: Order) -> Result<Layout> {
+        check_ndim(shape.len())?;
         let strides = match order {
             Order::C => c_strides(shape, itemsize)?,
             Order::F => f_strides(shape, itemsize)?,
         };
         Ok(Layout {
-            shape: shape.to_vec(),
+            shape: shape.into(),
             strides,
             offset: 0,
         })
@@ -90,12 +93,7 @@ impl Layout {
     /// Checks that every reachable byte lies in `[0, buffer_len)`, and that the offset itself is
     /// inside the buffer (so that pointer arithmetic on it stays in bounds even for empty views).
     pub fn check_in_buffer(&self, itemsize: usize, buffer_len: usize) -> Result<()> {
-        if self.shape.len() > MAX_NDIM {
-            return Err(Error::invalid(format!(
-                "maximum supported dimension for an ndarray is currently {MAX_NDIM}, found {}",
-                self.shape.len()
-            )));
-        }
+        check_ndim(self.shape.len())?;
         if self.shape.len() != self.strides.len() {
             return Err(Error::invalid(format!(
                 "shape has {} axes but strides have {}",
@@ -154,6 +152,16 @@ impl Layout {
     pub fn is_free_of_self_overlap(&self, itemsize: usize) -> bool {
         flags::no_self_overlap(&self.shape, &self.strides, itemsize)
     }
+}
+
+/// NumPy's limit on the number of axes, with NumPy's message.
+fn check_ndim(ndim: usize) -> Result<()> {
+    if ndim > MAX_NDIM {
+        return Err(Error::invalid(format!(
+            "maximum supported dimension for an ndarray is currently {MAX_NDIM}, found {ndim}"
+        )));
+    }
+    Ok(())
 }
 
 /// `offset + delta`, or an error if the result would leave `0..=isize::MAX`.

@@ -273,8 +273,8 @@ mod tests {
 
     fn lay(shape: &[usize], strides: &[isize], offset: usize) -> Layout {
         Layout {
-            shape: shape.to_vec(),
-            strides: strides.to_vec(),
+            shape: shape.into(),
+            strides: strides.into(),
             offset,
         }
     }

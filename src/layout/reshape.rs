@@ -3,7 +3,7 @@
 //! contiguous within itself in the requested order. Works on many non-contiguous arrays too,
 //! e.g. a column slice `a[:, ::2]` can become `(rows, k, m)`.
 
-use super::{Layout, Order, c_strides, checked_size, f_strides};
+use super::{Dims, Layout, Order, Strides, c_strides, checked_size, f_strides};
 use crate::error::{Error, Result};
 
 impl Layout {
@@ -33,7 +33,7 @@ impl Layout {
                 Order::F => f_strides(new_shape, itemsize)?,
             };
             return Ok(Some(Layout {
-                shape: new_shape.to_vec(),
+                shape: new_shape.into(),
                 strides,
                 offset: self.offset,
             }));
@@ -41,7 +41,7 @@ impl Layout {
         Ok(
             nocopy_strides(&self.shape, &self.strides, new_shape, itemsize, order).map(|strides| {
                 Layout {
-                    shape: new_shape.to_vec(),
+                    shape: new_shape.into(),
                     strides,
                     offset: self.offset,
                 }
@@ -57,16 +57,16 @@ fn nocopy_strides(
     new_shape: &[usize],
     itemsize: usize,
     order: Order,
-) -> Option<Vec<isize>> {
+) -> Option<Strides> {
     // Axes of length 1 carry no information and any stride; drop them from the old layout.
-    let (old_dims, old_strides): (Vec<usize>, Vec<isize>) = shape
+    let (old_dims, old_strides): (Dims, Strides) = shape
         .iter()
         .zip(strides)
         .filter(|&(&d, _)| d != 1)
         .map(|(&d, &s)| (d, s))
         .unzip();
     let (oldnd, newnd) = (old_dims.len(), new_shape.len());
-    let mut new_strides = vec![0isize; newnd];
+    let mut new_strides: Strides = smallvec::smallvec![0isize; newnd];
     let fortran = order == Order::F;
 
     let (mut oi, mut oj, mut ni, mut nj) = (0usize, 1usize, 0usize, 1usize);
@@ -134,8 +134,8 @@ mod tests {
 
     fn lay(shape: &[usize], strides: &[isize]) -> Layout {
         Layout {
-            shape: shape.to_vec(),
-            strides: strides.to_vec(),
+            shape: shape.into(),
+            strides: strides.into(),
             offset: 0,
         }
     }
@@ -145,7 +145,11 @@ mod tests {
         // np.arange(12).reshape(3,4).reshape(2,6).strides == (48, 8)
         let a = lay(&[3, 4], &[32, 8]);
         assert_eq!(
-            a.reshaped(&[2, 6], 8, Order::C).unwrap().unwrap().strides,
+            a.reshaped(&[2, 6], 8, Order::C)
+                .unwrap()
+                .unwrap()
+                .strides
+                .to_vec(),
             vec![48, 8]
         );
         // a.T.reshape(12) needs a copy
@@ -153,7 +157,11 @@ mod tests {
         assert!(t.reshaped(&[12], 8, Order::C).unwrap().is_none());
         // ...but in Fortran order it is a view
         assert_eq!(
-            t.reshaped(&[12], 8, Order::F).unwrap().unwrap().strides,
+            t.reshaped(&[12], 8, Order::F)
+                .unwrap()
+                .unwrap()
+                .strides
+                .to_vec(),
             vec![8]
         );
         // a[:, ::2] of a (4,6) int64: shape (4,3) strides (48,16); rows follow each other
@@ -163,11 +171,16 @@ mod tests {
             s.reshaped(&[4, 3, 1], 8, Order::C)
                 .unwrap()
                 .unwrap()
-                .strides,
+                .strides
+                .to_vec(),
             vec![48, 16, 16]
         );
         assert_eq!(
-            s.reshaped(&[12], 8, Order::C).unwrap().unwrap().strides,
+            s.reshaped(&[12], 8, Order::C)
+                .unwrap()
+                .unwrap()
+                .strides
+                .to_vec(),
             vec![16]
         );
         // a[:, :3] of the same array has a gap between rows: only a copy can flatten it.
@@ -177,7 +190,8 @@ mod tests {
             s.reshaped(&[2, 2, 3], 8, Order::C)
                 .unwrap()
                 .unwrap()
-                .strides,
+                .strides
+                .to_vec(),
             vec![96, 48, 8]
         );
         // wrong size
@@ -188,7 +202,8 @@ mod tests {
             b.reshaped(&[1, 3, 3], 1, Order::C)
                 .unwrap()
                 .unwrap()
-                .strides,
+                .strides
+                .to_vec(),
             vec![9, 3, 1]
         );
     }

@@ -1,6 +1,14 @@
 //! Element counts and contiguous strides, with overflow checks.
 
+use smallvec::SmallVec;
+
 use crate::error::{Error, Result, shape_str};
+
+/// Axis lengths. Up to four axes live inline, so making an array of the usual ranks costs no
+/// allocation beyond its data (small-array ufuncs were dominated by such allocations).
+pub type Dims = SmallVec<[usize; 4]>;
+/// Byte strides, one per axis; inline like [`Dims`].
+pub type Strides = SmallVec<[isize; 4]>;
 
 /// Product of the shape, or an error naming the shape when it overflows.
 pub fn checked_size(shape: &[usize]) -> Result<usize> {
@@ -27,9 +35,9 @@ pub fn checked_nbytes(shape: &[usize], itemsize: usize) -> Result<usize> {
 
 /// Row-major byte strides. Axes after a zero-length axis get the stride they would have with
 /// length one, as NumPy does.
-pub fn c_strides(shape: &[usize], itemsize: usize) -> Result<Vec<isize>> {
+pub fn c_strides(shape: &[usize], itemsize: usize) -> Result<Strides> {
     checked_nbytes(shape, itemsize)?;
-    let mut strides = vec![0isize; shape.len()];
+    let mut strides: Strides = smallvec::smallvec![0isize; shape.len()];
     let mut step = itemsize;
     for (s, &d) in strides.iter_mut().zip(shape).rev() {
         *s = step as isize;
@@ -39,9 +47,9 @@ pub fn c_strides(shape: &[usize], itemsize: usize) -> Result<Vec<isize>> {
 }
 
 /// Column-major byte strides.
-pub fn f_strides(shape: &[usize], itemsize: usize) -> Result<Vec<isize>> {
+pub fn f_strides(shape: &[usize], itemsize: usize) -> Result<Strides> {
     checked_nbytes(shape, itemsize)?;
-    let mut strides = vec![0isize; shape.len()];
+    let mut strides: Strides = smallvec::smallvec![0isize; shape.len()];
     let mut step = itemsize;
     for (s, &d) in strides.iter_mut().zip(shape) {
         *s = step as isize;

@@ -262,8 +262,8 @@ impl Layout {
             step: 1,
         };
         let mut out = Layout {
-            shape: vec![],
-            strides: vec![],
+            shape: Default::default(),
+            strides: Default::default(),
             offset: self.offset,
         };
         let mut delta: i128 = 0;
@@ -334,8 +334,8 @@ mod tests {
 
     fn lay(shape: &[usize], strides: &[isize]) -> Layout {
         Layout {
-            shape: shape.to_vec(),
-            strides: strides.to_vec(),
+            shape: shape.into(),
+            strides: strides.into(),
             offset: 0,
         }
     }
@@ -345,19 +345,34 @@ mod tests {
         let a = lay(&[3, 3], &[3, 1]);
         // a[::2]
         let v = a.sliced(&crate::s![..;2]).unwrap();
-        assert_eq!((v.shape, v.strides, v.offset), (vec![2, 3], vec![6, 1], 0));
+        assert_eq!(
+            (v.shape, v.strides, v.offset),
+            (smallvec::smallvec![2, 3], smallvec::smallvec![6, 1], 0)
+        );
         // a[:, ::-1]
         let v = a.sliced(&crate::s![.., ..;-1]).unwrap();
-        assert_eq!((v.shape, v.strides, v.offset), (vec![3, 3], vec![3, -1], 2));
+        assert_eq!(
+            (v.shape, v.strides, v.offset),
+            (smallvec::smallvec![3, 3], smallvec::smallvec![3, -1], 2)
+        );
         // a[1:, ::2]
         let v = a.sliced(&crate::s![1.., ..;2]).unwrap();
-        assert_eq!((v.shape, v.strides, v.offset), (vec![2, 2], vec![3, 2], 3));
+        assert_eq!(
+            (v.shape, v.strides, v.offset),
+            (smallvec::smallvec![2, 2], smallvec::smallvec![3, 2], 3)
+        );
         // a[None, 1]
         let v = a.sliced(&crate::s![NewAxis, 1]).unwrap();
-        assert_eq!((v.shape, v.strides, v.offset), (vec![1, 3], vec![0, 1], 3));
+        assert_eq!(
+            (v.shape, v.strides, v.offset),
+            (smallvec::smallvec![1, 3], smallvec::smallvec![0, 1], 3)
+        );
         // ndarray's negative step on a range: 1..3;-1 gives elements 2, 1
         let v = lay(&[5], &[8]).sliced(&crate::s![1..3;-1]).unwrap();
-        assert_eq!((v.shape, v.strides, v.offset), (vec![2], vec![-8], 16));
+        assert_eq!(
+            (v.shape, v.strides, v.offset),
+            (smallvec::smallvec![2], smallvec::smallvec![-8], 16)
+        );
         // index out of bounds, too many indices
         assert!(a.sliced(&crate::s![3]).is_err());
         assert!(a.sliced(&crate::s![-4]).is_err());

@@ -24,8 +24,8 @@ impl Layout {
         }
         let mut seen = vec![false; ndim];
         let mut l = Layout {
-            shape: Vec::with_capacity(ndim),
-            strides: Vec::with_capacity(ndim),
+            shape: smallvec::SmallVec::with_capacity(ndim),
+            strides: smallvec::SmallVec::with_capacity(ndim),
             offset: self.offset,
         };
         for &a in axes {
@@ -91,8 +91,8 @@ impl Layout {
             offset = shift_offset(offset, shift)?;
         }
         let mut l = Layout {
-            shape: vec![],
-            strides: vec![],
+            shape: Default::default(),
+            strides: Default::default(),
             offset,
         };
         for ax in (0..ndim).filter(|&ax| ax != a1 && ax != a2) {
@@ -130,8 +130,8 @@ impl Layout {
             }
         }
         let mut l = Layout {
-            shape: vec![],
-            strides: vec![],
+            shape: Default::default(),
+            strides: Default::default(),
             offset: self.offset,
         };
         for ax in (0..ndim).filter(|&ax| !drop[ax]) {
@@ -190,8 +190,8 @@ mod tests {
 
     fn lay(shape: &[usize], strides: &[isize], offset: usize) -> Layout {
         Layout {
-            shape: shape.to_vec(),
-            strides: strides.to_vec(),
+            shape: shape.into(),
+            strides: strides.into(),
             offset,
         }
     }
@@ -201,14 +201,23 @@ mod tests {
         // np.arange(9, dtype=int8).reshape(3,3)[:, ::-1]: strides (3,-1), offset 2
         let a = lay(&[3, 3], &[3, 1], 0);
         let f = a.flipped(1).unwrap();
-        assert_eq!((f.strides.clone(), f.offset), (vec![3, -1], 2));
+        assert_eq!(
+            (f.strides.clone(), f.offset),
+            (smallvec::smallvec![3, -1], 2)
+        );
         // a.diagonal(1): shape (2,), stride 4, offset 1
         let d = a.diagonal(1, 0, 1).unwrap();
-        assert_eq!((d.shape, d.strides, d.offset), (vec![2], vec![4], 1));
+        assert_eq!(
+            (d.shape, d.strides, d.offset),
+            (smallvec::smallvec![2], smallvec::smallvec![4], 1)
+        );
         let d = a.diagonal(-2, 0, 1).unwrap();
-        assert_eq!((d.shape, d.strides, d.offset), (vec![1], vec![4], 6));
+        assert_eq!(
+            (d.shape, d.strides, d.offset),
+            (smallvec::smallvec![1], smallvec::smallvec![4], 6)
+        );
         let d = a.diagonal(5, 0, 1).unwrap();
-        assert_eq!(d.shape, vec![0]);
+        assert_eq!(d.shape, smallvec::SmallVec::<[usize; 4]>::from_slice(&[0]));
     }
 
     #[test]
@@ -216,7 +225,10 @@ mod tests {
         // float64 (2,3) viewed as int32: (2,6) strides (24,4)
         let a = lay(&[2, 3], &[24, 8], 0);
         let v = a.with_itemsize(8, 4).unwrap();
-        assert_eq!((v.shape, v.strides), (vec![2, 6], vec![24, 4]));
+        assert_eq!(
+            (v.shape, v.strides),
+            (smallvec::smallvec![2, 6], smallvec::smallvec![24, 4])
+        );
         // int8 (2,3) as int16: 3 bytes not divisible by 2
         assert!(lay(&[2, 3], &[3, 1], 0).with_itemsize(1, 2).is_err());
         // transposed: last axis not contiguous

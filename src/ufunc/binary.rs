@@ -7,7 +7,7 @@ use crate::array::{ArrayViewMut, NdArray};
 use crate::dtype::{DType, Element};
 use crate::error::{Error, Result, shape_str};
 use crate::iter::elementwise;
-use crate::layout::{Layout, SliceInfo, SliceItem, broadcast_shapes};
+use crate::layout::{Layout, SliceInfo, SliceItem, broadcast_dims};
 
 /// The binary ufuncs, with NumPy's names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -106,7 +106,7 @@ impl BinaryOp {
 
 /// Applies a binary ufunc with broadcasting, returning a new C-contiguous array.
 pub fn binary(op: BinaryOp, a: &NdArray, b: &NdArray) -> Result<NdArray> {
-    let shape = broadcast_shapes(&[a.shape(), b.shape()])?;
+    let shape = broadcast_dims(&[a.shape(), b.shape()])?;
     let (loop_dt, out_dt) = op.dtypes(a.dtype(), b.dtype())?;
     let mut out = NdArray::for_overwrite(&shape, out_dt)?;
     let layout = out.layout().clone();
@@ -127,8 +127,8 @@ pub fn binary_into<T: Element>(
 ) -> Result<()> {
     let (loop_dt, out_dt) = op.dtypes(a.dtype(), b.dtype())?;
     let target = out_target(op.name(), out_dt, T::DTYPE)?;
-    let shape = broadcast_shapes(&[a.shape(), b.shape()])?;
-    if broadcast_shapes(&[&shape, out.shape()]).ok().as_deref() != Some(out.shape()) {
+    let shape = broadcast_dims(&[a.shape(), b.shape()])?;
+    if broadcast_dims(&[&shape, out.shape()]).ok().as_deref() != Some(out.shape()) {
         return Err(Error::shape(
             op.name(),
             format!(

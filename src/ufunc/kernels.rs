@@ -4,7 +4,7 @@
 
 use std::marker::PhantomData;
 
-use super::simd::{map1, map2};
+use super::simd::{map1, map1_streaming, map2_streaming};
 use crate::iter::elementwise::Kernel;
 
 fn aligned<T>(p: *const u8) -> bool {
@@ -14,12 +14,28 @@ fn aligned<T>(p: *const u8) -> bool {
 /// `out = f(in)`.
 pub struct Map1<A, O, F> {
     f: F,
+    /// `f` costs more than moving its bytes: contiguous runs use the widest vectors.
+    compute_bound: bool,
     _p: PhantomData<fn(A) -> O>,
 }
 
 impl<A, O, F> Map1<A, O, F> {
+    /// A cheap `f`, limited by memory bandwidth.
     pub fn new(f: F) -> Self {
-        Map1 { f, _p: PhantomData }
+        Map1 {
+            f,
+            compute_bound: false,
+            _p: PhantomData,
+        }
+    }
+
+    /// An expensive `f` (exp, log, sqrt, ...).
+    pub fn compute_bound(f: F) -> Self {
+        Map1 {
+            f,
+            compute_bound: true,
+            _p: PhantomData,
+        }
     }
 }
 
@@ -33,7 +49,11 @@ impl<A: Copy, O: Copy, F: Fn(A) -> O + Sync> Kernel<1> for Map1<A, O, F> {
             if os == so && is[0] == sa && aligned::<O>(out) && aligned::<A>(ins[0]) {
                 let a = std::slice::from_raw_parts(ins[0] as *const A, n);
                 let o = std::slice::from_raw_parts_mut(out as *mut O, n);
-                map1(a, o, &self.f);
+                if self.compute_bound {
+                    map1(a, o, &self.f);
+                } else {
+                    map1_streaming(a, o, &self.f);
+                }
             } else {
                 for i in 0..n as isize {
                     let v = (self.f)((ins[0].offset(i * is[0]) as *const A).read_unaligned());
@@ -76,17 +96,17 @@ impl<A: Copy, B: Copy, O: Copy, F: Fn(A, B) -> O + Sync> Kernel<2> for Map2<A, B
             if out_ok && a_ok && b_ok {
                 let a = std::slice::from_raw_parts(ins[0] as *const A, n);
                 let b = std::slice::from_raw_parts(ins[1] as *const B, n);
-                map2(a, b, std::slice::from_raw_parts_mut(out as *mut O, n), f);
+                map2_streaming(a, b, std::slice::from_raw_parts_mut(out as *mut O, n), f);
             } else if out_ok && a_ok && is[1] == 0 {
                 let y = (ins[1] as *const B).read_unaligned();
                 let a = std::slice::from_raw_parts(ins[0] as *const A, n);
-                map1(a, std::slice::from_raw_parts_mut(out as *mut O, n), &|x| {
+                map1_streaming(a, std::slice::from_raw_parts_mut(out as *mut O, n), &|x| {
                     f(x, y)
                 });
             } else if out_ok && b_ok && is[0] == 0 {
                 let x = (ins[0] as *const A).read_unaligned();
                 let b = std::slice::from_raw_parts(ins[1] as *const B, n);
-                map1(b, std::slice::from_raw_parts_mut(out as *mut O, n), &|y| {
+                map1_streaming(b, std::slice::from_raw_parts_mut(out as *mut O, n), &|y| {
                     f(x, y)
                 });
             } else {

@@ -23,7 +23,7 @@ use crate::cpu::dispatched;
 use crate::dtype::{DType, Element};
 use crate::error::{Error, Result};
 use crate::iter::{AxisPlan, plan_axes};
-use crate::layout::normalize_axis;
+use crate::layout::{Dims, Strides, normalize_axis};
 
 /// The reductions, with NumPy's names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -67,7 +67,7 @@ pub fn reduce(
     keepdims: bool,
 ) -> Result<NdArray> {
     let nd = a.ndim();
-    let mut reduced = vec![false; nd];
+    let mut reduced: smallvec::SmallVec<[bool; 8]> = smallvec::smallvec![false; nd];
     match axes {
         None => reduced.iter_mut().for_each(|r| *r = true),
         Some(list) => {
@@ -83,12 +83,11 @@ pub fn reduce(
         ReduceOp::ArgMin | ReduceOp::ArgMax => return arg_reduce(op, a, axes, keepdims),
         ReduceOp::Sum | ReduceOp::Prod => {
             let acc = sum_result(a.dtype());
-            let x = if a.dtype() == acc {
-                a.clone()
+            if a.dtype() == acc {
+                reduce_typed_dispatch(op, a, &reduced)?
             } else {
-                a.astype(acc)?
-            };
-            reduce_typed_dispatch(op, &x, &reduced)?
+                reduce_typed_dispatch(op, &a.astype(acc)?, &reduced)?
+            }
         }
         ReduceOp::Min | ReduceOp::Max => reduce_typed_dispatch(op, a, &reduced)?,
         ReduceOp::Mean => {
@@ -192,7 +191,7 @@ fn reduce_typed<T: Scalar>(op: ReduceOp, a: &NdArray, reduced: &[bool]) -> Resul
         _ => unreachable!("handled by reduce()"),
     };
     let shape = a.shape();
-    let kept: Vec<usize> = shape
+    let kept: Dims = shape
         .iter()
         .zip(reduced)
         .filter(|(_, r)| !**r)
@@ -200,7 +199,8 @@ fn reduce_typed<T: Scalar>(op: ReduceOp, a: &NdArray, reduced: &[bool]) -> Resul
         .collect();
     let red_empty = shape.iter().zip(reduced).any(|(d, r)| *r && *d == 0);
     let mut out = match kind {
-        Kind::Sum => NdArray::full::<T>(&kept, T::ZERO)?,
+        // Zero is all-zero bytes in every numeric dtype: calloc'd memory, nothing to fill.
+        Kind::Sum => NdArray::zeros(&kept, T::DTYPE)?,
         Kind::Prod => NdArray::full::<T>(&kept, T::ONE)?,
         Kind::Min | Kind::Max => {
             if red_empty && kept.iter().all(|&d| d > 0) {
@@ -235,7 +235,7 @@ fn reduce_typed<T: Scalar>(op: ReduceOp, a: &NdArray, reduced: &[bool]) -> Resul
         return Ok(out);
     }
     // Output strides seen from the input's axes: 0 on reduced axes.
-    let mut out_strides = vec![0isize; shape.len()];
+    let mut out_strides: Strides = smallvec::smallvec![0isize; shape.len()];
     let mut k = out.strides().iter();
     for (s, &r) in out_strides.iter_mut().zip(reduced) {
         if !r {
@@ -333,11 +333,19 @@ unsafe fn reduce_parallel<T: Scalar>(plan: &AxisPlan, inp: *const u8, out: *mut 
     unsafe { (out as *mut T).write(acc) };
 }
 
-/// Sequential reduction over a planned input (operand 0) into the output (operand 1).
+/// Sequential reduction over a planned input (operand 0) into the output (operand 1). The
+/// whole loop nest is one dispatched function, so the per-row work (a 64-element pairwise sum
+/// in `sum(axis=1)` of a 64×64 array) is inlined and vectorised rather than a call per row.
 ///
 /// # Safety
 /// As in `reduce_typed`; `out` is not accessed by anyone else during the call.
-unsafe fn reduce_planned<T: Scalar>(plan: &AxisPlan, inp: *const u8, out: *mut u8, kind: Kind) {
+#[inline(always)]
+unsafe fn reduce_planned_body<T: Scalar>(
+    plan: &AxisPlan,
+    inp: *const u8,
+    out: *mut u8,
+    kind: Kind,
+) {
     let nd = plan.ndim();
     if nd == 0 {
         // SAFETY: one element each.
@@ -348,32 +356,33 @@ unsafe fn reduce_planned<T: Scalar>(plan: &AxisPlan, inp: *const u8, out: *mut u
         return;
     }
     let inner = nd - 1;
-    let (is, os) = (plan.strides[0][inner], plan.strides[1][inner]);
-    let n = plan.shape[inner];
-    let w = size_of::<T>() as isize;
-    let mut idx = vec![0usize; inner];
+    // The last two axes form a tile of `rows` runs, handled by one tight loop; the odometer
+    // walks the axes before them.
+    let (rows, row_in, row_out) = if nd >= 2 {
+        (
+            plan.shape[nd - 2],
+            plan.strides[0][nd - 2],
+            plan.strides[1][nd - 2],
+        )
+    } else {
+        (1, 0, 0)
+    };
+    let tile = Tile {
+        rows,
+        row_in,
+        row_out,
+        n: plan.shape[inner],
+        is: plan.strides[0][inner],
+        os: plan.strides[1][inner],
+    };
+    let outer = nd.saturating_sub(2);
+    let mut idx: Dims = smallvec::smallvec![0usize; outer];
     let (mut ip, mut opos) = (0isize, 0isize);
     loop {
-        // SAFETY: (ip, opos) is an in-bounds outer position; runs of n are in bounds.
-        unsafe {
-            let i = inp.offset(ip);
-            let o = out.offset(opos) as *mut T;
-            if os == 0 {
-                let v = reduce_run::<T>(i, is, n, kind);
-                o.write(kind.combine(o.read(), v));
-            } else if is == w && os == w && (i as usize).is_multiple_of(align_of::<T>()) {
-                let src = std::slice::from_raw_parts(i as *const T, n);
-                accumulate(std::slice::from_raw_parts_mut(o, n), src, kind);
-            } else {
-                for j in 0..n as isize {
-                    let p = (out.offset(opos + j * os)) as *mut T;
-                    p.write(
-                        kind.combine(p.read(), (i.offset(j * is) as *const T).read_unaligned()),
-                    );
-                }
-            }
-        }
-        let mut k = inner;
+        // SAFETY: (ip, opos) is an in-bounds position of the outer axes; the tile's runs from
+        // there are in bounds.
+        unsafe { reduce_tile::<T>(&tile, inp.offset(ip), out.offset(opos), kind) };
+        let mut k = outer;
         loop {
             if k == 0 {
                 return;
@@ -392,18 +401,84 @@ unsafe fn reduce_planned<T: Scalar>(plan: &AxisPlan, inp: *const u8, out: *mut u
     }
 }
 
+/// `rows` runs of `n` elements: run `r` starts at `r * row_in` (input) and `r * row_out`
+/// (output); elements step by `is` and `os` bytes within a run.
+struct Tile {
+    rows: usize,
+    row_in: isize,
+    row_out: isize,
+    n: usize,
+    is: isize,
+    os: isize,
+}
+
+/// # Safety
+/// Every position of the tile is in bounds for the input and the output.
+#[inline(always)]
+unsafe fn reduce_tile<T: Scalar>(t: &Tile, inp: *const u8, out: *mut u8, kind: Kind) {
+    let w = size_of::<T>() as isize;
+    let aligned = |p: *const u8, step: isize| {
+        (p as usize).is_multiple_of(align_of::<T>()) && step % align_of::<T>() as isize == 0
+    };
+    // SAFETY (whole body): positions come from the tile, which the caller guarantees in bounds.
+    unsafe {
+        if t.os == 0 {
+            // The run is reduced: one output element per row (`sum(axis=-1)`).
+            if t.is == w && aligned(inp, t.row_in) {
+                for r in 0..t.rows as isize {
+                    let row = std::slice::from_raw_parts(inp.offset(r * t.row_in) as *const T, t.n);
+                    let v = match kind {
+                        Kind::Sum if T::DTYPE.is_float() => pairwise_body(row),
+                        _ => fold_run_body(row, kind),
+                    };
+                    let o = out.offset(r * t.row_out) as *mut T;
+                    o.write(kind.combine(o.read(), v));
+                }
+            } else {
+                for r in 0..t.rows as isize {
+                    let v = reduce_run::<T>(inp.offset(r * t.row_in), t.is, t.n, kind);
+                    let o = out.offset(r * t.row_out) as *mut T;
+                    o.write(kind.combine(o.read(), v));
+                }
+            }
+        } else if t.is == w && t.os == w && aligned(inp, t.row_in) && aligned(out, t.row_out) {
+            // The run is kept: whole output rows accumulate input rows (`sum(axis=0)`).
+            for r in 0..t.rows as isize {
+                let src = std::slice::from_raw_parts(inp.offset(r * t.row_in) as *const T, t.n);
+                let dst = std::slice::from_raw_parts_mut(out.offset(r * t.row_out) as *mut T, t.n);
+                accumulate_body(dst, src, kind);
+            }
+        } else {
+            for r in 0..t.rows as isize {
+                let (i, o) = (inp.offset(r * t.row_in), out.offset(r * t.row_out));
+                for j in 0..t.n as isize {
+                    let p = o.offset(j * t.os) as *mut T;
+                    let x = (i.offset(j * t.is) as *const T).read_unaligned();
+                    p.write(kind.combine(p.read(), x));
+                }
+            }
+        }
+    }
+}
+
+dispatched!(
+    /// [`reduce_planned_body`] compiled for the running CPU.
+    unsafe fn reduce_planned<T: Scalar>(plan: &AxisPlan, inp: *const u8, out: *mut u8, kind: Kind) => reduce_planned_body
+);
+
 /// Reduces `n >= 1` elements at byte stride `stride`.
 ///
 /// # Safety
 /// The `n` elements are in bounds.
+#[inline(always)]
 unsafe fn reduce_run<T: Scalar>(p: *const u8, stride: isize, n: usize, kind: Kind) -> T {
     let w = size_of::<T>() as isize;
     if stride == w && (p as usize).is_multiple_of(align_of::<T>()) {
         // SAFETY: contiguous, aligned, in bounds.
         let s = unsafe { std::slice::from_raw_parts(p as *const T, n) };
         return match kind {
-            Kind::Sum if T::DTYPE.is_float() => pairwise_sum(s),
-            _ => fold_run(s, kind),
+            Kind::Sum if T::DTYPE.is_float() => pairwise_body(s),
+            _ => fold_run_body(s, kind),
         };
     }
     // SAFETY: in bounds; unaligned reads.
@@ -417,7 +492,7 @@ unsafe fn reduce_run<T: Scalar>(p: *const u8, stride: isize, n: usize, kind: Kin
             for (k, b) in buf[..len].iter_mut().enumerate() {
                 *b = at(start + k);
             }
-            acc = acc.add(pairwise_sum(&buf[..len]));
+            acc = acc.add(pairwise_body(&buf[..len]));
         }
         return acc;
     }
@@ -461,53 +536,59 @@ fn fold_run_body<T: Scalar>(s: &[T], kind: Kind) -> T {
     rest.iter().fold(acc, |a, &x| kind.combine(a, x))
 }
 
-/// NumPy's pairwise summation (`pairwise_sum` in loops_utils.h): blocks of up to 128 summed
-/// with eight accumulators, halves combined recursively. Error grows as O(log n), not O(n).
+/// NumPy's pairwise summation (`pairwise_sum` in loops_utils.h.src): runs of up to 128 are
+/// summed with independent accumulators, longer runs split in halves (rounded down to a
+/// multiple of 8) recursively. Error grows as O(log n), not O(n).
+///
+/// NumPy combines its eight accumulators as `((r0 + r1) + (r2 + r3)) + ...`; that adjacent
+/// pairing made LLVM vectorise across rows with shuffles (2× slower on 64-element rows), so
+/// the lanes here combine as `r[k] + r[k + w]`, and sixteen of them (two vectors of f64) hide
+/// the add latency. Same error bound; the last bits may differ from NumPy's.
 #[inline(always)]
 fn pairwise_body<T: Scalar>(a: &[T]) -> T {
     let n = a.len();
     if n < 8 {
         return a.iter().fold(T::ZERO, |s, &x| s.add(x));
     }
+    if n < 16 {
+        return block_sum::<T, 8>(a);
+    }
     if n <= 128 {
-        // Sixteen accumulators (two vector registers of f64) hide the add latency; the lanes
-        // are combined as a balanced tree, so the error stays that of pairwise summation.
-        if n < 16 {
-            return a.iter().fold(T::ZERO, |s, &x| s.add(x));
-        }
-        let (head, tail) = a.split_at(n - n % 16);
-        let mut r = [T::ZERO; 16];
-        r.copy_from_slice(&head[..16]);
-        for c in head[16..].chunks_exact(16) {
-            for k in 0..16 {
-                r[k] = r[k].add(c[k]);
-            }
-        }
-        let mut w = 16;
-        while w > 1 {
-            w /= 2;
-            for k in 0..w {
-                r[k] = r[k].add(r[k + w]);
-            }
-        }
-        return tail.iter().fold(r[0], |s, &x| s.add(x));
+        return block_sum::<T, 16>(a);
     }
     let mut n2 = n / 2;
-    n2 -= n2 % 16;
-    pairwise_body(&a[..n2]).add(pairwise_body(&a[n2..]))
+    n2 -= n2 % 8;
+    // Recursing through the dispatched entry keeps this function non-recursive, so it inlines
+    // into its vectorised callers (a self-recursive body was compiled once, for the baseline).
+    pairwise_sum(&a[..n2]).add(pairwise_sum(&a[n2..]))
+}
+
+/// Sum of `L <= a.len()` lanes accumulated in steps of `L`, lanes folded as a balanced tree,
+/// then the `a.len() % L` trailing elements.
+#[inline(always)]
+fn block_sum<T: Scalar, const L: usize>(a: &[T]) -> T {
+    let n = a.len();
+    let (head, tail) = a.split_at(n - n % L);
+    let mut r = [T::ZERO; L];
+    r.copy_from_slice(&head[..L]);
+    for c in head[L..].chunks_exact(L) {
+        for k in 0..L {
+            r[k] = r[k].add(c[k]);
+        }
+    }
+    let mut w = L;
+    while w > 1 {
+        w /= 2;
+        for k in 0..w {
+            r[k] = r[k].add(r[k + w]);
+        }
+    }
+    tail.iter().fold(r[0], |s, &x| s.add(x))
 }
 
 dispatched!(
     /// Pairwise sum of a contiguous run, vectorised for the running CPU.
     pub fn pairwise_sum<T: Scalar>(a: &[T]) -> T => pairwise_body
-);
-dispatched!(
-    /// `out[i] = combine(out[i], src[i])`, vectorised for the running CPU.
-    fn accumulate<T: Scalar>(out: &mut [T], src: &[T], kind: Kind) => accumulate_body
-);
-dispatched!(
-    /// Reduction of a contiguous run without pairwise ordering (integers, min, max, prod).
-    fn fold_run<T: Scalar>(s: &[T], kind: Kind) -> T => fold_run_body
 );
 
 /// argmin/argmax: over all elements (flattened C order) or along one axis; int64 indices of the

@@ -18,10 +18,15 @@ fn map2_body<A: Copy, B: Copy, O, F: Fn(A, B) -> O>(a: &[A], b: &[B], o: &mut [O
 }
 
 dispatched!(
-    /// `o[i] = f(a[i])`, vectorised for the running CPU.
+    /// `o[i] = f(a[i])` for compute-bound `f` (exp, log, sqrt, ...): the widest vectors.
     pub fn map1<A: Copy, O: Copy, F: Fn(A) -> O>(a: &[A], o: &mut [O], f: &F) => map1_body
 );
-dispatched!(
-    /// `o[i] = f(a[i], b[i])`, vectorised for the running CPU.
-    pub fn map2<A: Copy, B: Copy, O: Copy, F: Fn(A, B) -> O>(a: &[A], b: &[B], o: &mut [O], f: &F) => map2_body
+dispatched!(streaming;
+    /// `o[i] = f(a[i])` for cheap `f` (negation, abs, casts): limited by memory, so at most
+    /// 256-bit vectors (see [`crate::cpu::streaming_level`]).
+    pub fn map1_streaming<A: Copy, O: Copy, F: Fn(A) -> O>(a: &[A], o: &mut [O], f: &F) => map1_body
+);
+dispatched!(streaming;
+    /// `o[i] = f(a[i], b[i])`, at most 256-bit vectors (binary ufuncs are memory-bound).
+    pub fn map2_streaming<A: Copy, B: Copy, O: Copy, F: Fn(A, B) -> O>(a: &[A], b: &[B], o: &mut [O], f: &F) => map2_body
 );

@@ -122,19 +122,26 @@ impl Go<'_> {
     /// # Safety
     /// `out`/`out_strides` describe a fresh packed output of `a`'s shape; `A`/`O` are the types.
     unsafe fn run<A: Element, O: Element>(&self, f: impl Fn(A) -> O + Sync) {
+        // SAFETY: forwarded.
+        unsafe { self.run_kernel(Map1::new(f)) }
+    }
+
+    /// [`run`](Self::run) for an expensive `f`.
+    ///
+    /// # Safety
+    /// As `run`.
+    unsafe fn run_compute<A: Element, O: Element>(&self, f: impl Fn(A) -> O + Sync) {
+        // SAFETY: forwarded.
+        unsafe { self.run_kernel(Map1::compute_bound(f)) }
+    }
+
+    /// # Safety
+    /// As `run`.
+    unsafe fn run_kernel<A: Element, O: Element, F: Fn(A) -> O + Sync>(&self, k: Map1<A, O, F>) {
         let bytes = size_of::<A>() + size_of::<O>();
         let ins = [(self.a.data_ptr(), self.a.strides())];
         // SAFETY: forwarded.
-        unsafe {
-            elementwise::run(
-                self.a.shape(),
-                self.out,
-                self.out_strides,
-                ins,
-                bytes,
-                &Map1::new(f),
-            )
-        };
+        unsafe { elementwise::run(self.a.shape(), self.out, self.out_strides, ins, bytes, &k) };
     }
 
     /// # Safety
@@ -165,12 +172,12 @@ impl Go<'_> {
         // SAFETY: forwarded.
         unsafe {
             match op {
-                Sqrt => self.run(|x: T| x.sqrt()),
-                Exp => self.run(|x: T| x.exp()),
-                Log => self.run(|x: T| x.ln()),
-                Sin => self.run(|x: T| x.sin()),
-                Cos => self.run(|x: T| x.cos()),
-                Tanh => self.run(|x: T| x.tanh()),
+                Sqrt => self.run_compute(|x: T| x.sqrt()),
+                Exp => self.run_compute(|x: T| x.exp()),
+                Log => self.run_compute(|x: T| x.ln()),
+                Sin => self.run_compute(|x: T| x.sin()),
+                Cos => self.run_compute(|x: T| x.cos()),
+                Tanh => self.run_compute(|x: T| x.tanh()),
                 _ => self.numeric::<T>(op),
             }
         }
