@@ -234,7 +234,7 @@ unsafe fn run_tiles<const N: usize, K: Kernel<N>>(
     // Prefetching pays for operands streamed from memory; on ones that fit in L2 its loops
     // are pure overhead (15% of a 64×64 `a + b.t()`).
     let touched = sizes.iter().sum::<usize>() + st(0, c).unsigned_abs();
-    let prefetching = nr * nc * touched > PREFETCH_MIN_BYTES;
+    let prefetching = nr.saturating_mul(nc).saturating_mul(touched) > PREFETCH_MIN_BYTES;
     for r0 in (0..nr).step_by(TILE) {
         let rows = TILE.min(nr - r0);
         for c0 in (0..nc).step_by(TILE) {

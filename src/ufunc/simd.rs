@@ -22,7 +22,7 @@ dispatched!(
     pub fn map1<A: Copy, O: Copy, F: Fn(A) -> O>(a: &[A], o: &mut [O], f: &F) => map1_body
 );
 dispatched!(streaming;
-    /// `o[i] = f(a[i])` for cheap `f` (negation, abs, casts): limited by memory, so at most
+    /// `o[i] = f(a[i])` for cheap `f` (negation, abs, floor, isnan): limited by memory, so at most
     /// 256-bit vectors (see [`crate::cpu::streaming_level`]).
     pub fn map1_streaming<A: Copy, O: Copy, F: Fn(A) -> O>(a: &[A], o: &mut [O], f: &F) => map1_body
 );
