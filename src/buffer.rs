@@ -1,11 +1,13 @@
 //! Raw, 64-byte aligned, reference-counted storage for array data.
 //!
-//! A `Buffer` is only bytes: it knows nothing of shapes or dtypes. Arrays share one through an
-//! `Arc`; writing requires `&mut Buffer`, which `Arc::get_mut` hands out only to the sole owner,
-//! so a write can never race with a read through another array (see `array::views`).
+//! A `Buffer` is only bytes: it knows nothing of shapes or dtypes. Arrays share one by cloning
+//! the handle (a count, like `Arc`, kept in front of the bytes); writing requires
+//! `&mut Buffer` of the sole handle, so a write can never race with a read through another
+//! array (see `array::views`).
 
 use std::alloc::{self, Layout};
 use std::ptr::NonNull;
+use std::sync::atomic::{AtomicUsize, Ordering, fence};
 
 use crate::copy_stats::CopyStats;
 use crate::error::{Error, Result};
@@ -43,16 +45,27 @@ pub fn release_pooled_memory() {
 const MALLOC_ALIGN: usize = 16;
 const HEAP_SLACK: usize = BUFFER_ALIGN - MALLOC_ALIGN;
 
+/// Bytes in front of the data for the [`Header`]: a multiple of `BUFFER_ALIGN`, so the data
+/// that follow the header stay aligned.
+const HEADER_SIZE: usize = BUFFER_ALIGN;
+const _: () =
+    assert!(size_of::<Header>() <= HEADER_SIZE && HEADER_SIZE.is_multiple_of(BUFFER_ALIGN));
+
+/// What every buffer's block starts with. The handle count lives in the same system block as
+/// the data (one `malloc` per array rather than two, as an `Arc<Buffer>` needed: a tenth of
+/// making a small array, measured with perf).
+struct Header {
+    /// Handles sharing the buffer.
+    handles: AtomicUsize,
+    /// Bytes from the start of the system block to the header (alignment round-up).
+    lead: usize,
+    storage: Storage,
+}
+
 enum Storage {
-    /// `ptr` is `lead` bytes into a `len + HEAP_SLACK` byte block from the system allocator
-    /// (align `MALLOC_ALIGN`), rounded up to `BUFFER_ALIGN`; `len == 0` uses an aligned
-    /// dangling pointer and no block.
-    Heap {
-        ptr: NonNull<u8>,
-        len: usize,
-        lead: usize,
-    },
-    /// Large zeroed buffers (page aligned).
+    /// `len` bytes right after the header, in the header's block.
+    Inline { len: usize },
+    /// Large zeroed or pooled buffers (page aligned); the block holds only the header.
     Anon(memmap2::MmapMut),
     /// A read-only file mapping; the array's bytes are `map[start..start + len]`.
     File {
@@ -62,14 +75,19 @@ enum Storage {
     },
 }
 
+/// One handle to a reference-counted buffer. Cloning makes another handle to the same bytes;
+/// the bytes are freed with the last handle.
 pub struct Buffer {
-    storage: Storage,
+    /// Points at an initialised `Header` at the start of a block from `allocate_block`, kept
+    /// alive while `handles > 0`.
+    header: NonNull<Header>,
 }
 
-// SAFETY: the Heap pointer is uniquely owned by this Buffer (like a Box<[u8]>); shared access
-// only reads, and mutation needs `&mut Buffer`. The memmap variants are Send + Sync themselves.
+// SAFETY: the bytes are only written through `&mut Buffer` while it is the sole handle
+// (`as_mut_ptr` checks the count), so no other thread can read them meanwhile; the count is
+// atomic, and the storage's memory maps are Send + Sync themselves.
 unsafe impl Send for Buffer {}
-// SAFETY: see above; `&Buffer` only exposes a `*const u8` for reading.
+// SAFETY: see above; `&Buffer` only reads the bytes and the header.
 unsafe impl Sync for Buffer {}
 
 impl Buffer {
@@ -89,25 +107,13 @@ impl Buffer {
 
     fn allocate(len: usize, zero: bool) -> Result<Buffer> {
         CopyStats::record_allocation(len);
-        if len == 0 {
-            let dangling = NonNull::new(std::ptr::without_provenance_mut::<u8>(BUFFER_ALIGN))
-                .expect("BUFFER_ALIGN is nonzero");
-            return Ok(Buffer {
-                storage: Storage::Heap {
-                    ptr: dangling,
-                    len: 0,
-                    lead: 0,
-                },
-            });
-        }
         if len >= HUGE_PAGE_THRESHOLD {
             if !zero
                 && let Ok(mut pool) = POOL.lock()
                 && let Some(i) = pool.iter().position(|m| m.len() == len)
             {
-                return Ok(Buffer {
-                    storage: Storage::Anon(pool.swap_remove(i)),
-                });
+                let map = pool.swap_remove(i);
+                return Self::with_header(0, false, Storage::Anon(map));
             }
             let map = memmap2::MmapMut::map_anon(len).map_err(|e| {
                 Error::invalid(format!("could not allocate {len} bytes for an array: {e}"))
@@ -117,13 +123,17 @@ impl Buffer {
                 // Advice only: a kernel without THP ignores it, which is fine.
                 let _ = map.advise(memmap2::Advice::HugePage);
             }
-            return Ok(Buffer {
-                storage: Storage::Anon(map),
-            });
+            return Self::with_header(0, false, Storage::Anon(map));
         }
-        let layout = heap_layout(len)?;
-        // SAFETY: layout has nonzero size (len > 0 checked above). Uninitialised bytes are only
-        // requested by `for_overwrite`, whose caller writes them all before any read.
+        Self::with_header(len, zero, Storage::Inline { len })
+    }
+
+    /// Allocates a block for the header and `inline_len` data bytes after it (zeroed or
+    /// not), and writes the header with one handle.
+    fn with_header(inline_len: usize, zero: bool, storage: Storage) -> Result<Buffer> {
+        let layout = block_layout(inline_len)?;
+        // SAFETY: the layout has nonzero size (it includes the header). Uninitialised data
+        // bytes are only requested by `for_overwrite`, whose caller writes them all first.
         let block = unsafe {
             if zero {
                 alloc::alloc_zeroed(layout)
@@ -131,18 +141,29 @@ impl Buffer {
                 alloc::alloc(layout)
             }
         };
-        let block = NonNull::new(block).ok_or_else(|| {
-            Error::invalid(format!("could not allocate {len} bytes for an array"))
-        })?;
+        let Some(block) = NonNull::new(block) else {
+            // Dropping `storage` here releases a memory map that came with it.
+            return Err(Error::invalid(format!(
+                "could not allocate {inline_len} bytes for an array"
+            )));
+        };
         // The block is MALLOC_ALIGN-aligned, so rounding up to BUFFER_ALIGN moves at most
         // HEAP_SLACK bytes.
         let lead = block.as_ptr().addr().wrapping_neg() % BUFFER_ALIGN;
         debug_assert!(lead <= HEAP_SLACK);
-        // SAFETY: lead <= HEAP_SLACK, so `lead..lead + len` lies inside the block.
-        let ptr = unsafe { block.add(lead) };
-        Ok(Buffer {
-            storage: Storage::Heap { ptr, len, lead },
-        })
+        // SAFETY: lead <= HEAP_SLACK, so the header (HEADER_SIZE bytes, BUFFER_ALIGN-aligned,
+        // which satisfies `Header`'s alignment) and the inline bytes after it lie inside the
+        // block.
+        let header = unsafe {
+            let header = block.add(lead).cast::<Header>();
+            header.write(Header {
+                handles: AtomicUsize::new(1),
+                lead,
+                storage,
+            });
+            header
+        };
+        Ok(Buffer { header })
     }
 
     /// Wraps a read-only file mapping; the data are `map[start..start + len]`.
@@ -156,14 +177,17 @@ impl Buffer {
                 map.len().saturating_sub(start)
             )));
         }
-        Ok(Buffer {
-            storage: Storage::File { map, start, len },
-        })
+        Self::with_header(0, false, Storage::File { map, start, len })
+    }
+
+    fn header(&self) -> &Header {
+        // SAFETY: the header stays initialised and allocated while this handle exists.
+        unsafe { self.header.as_ref() }
     }
 
     pub fn len(&self) -> usize {
-        match &self.storage {
-            Storage::Heap { len, .. } => *len,
+        match &self.header().storage {
+            Storage::Inline { len } => *len,
             Storage::Anon(m) => m.len(),
             Storage::File { len, .. } => *len,
         }
@@ -175,87 +199,133 @@ impl Buffer {
 
     /// True for a read-only memory map of a file.
     pub fn is_file_mapped(&self) -> bool {
-        matches!(self.storage, Storage::File { .. })
+        matches!(self.header().storage, Storage::File { .. })
+    }
+
+    /// How many handles share the buffer (this one included).
+    pub fn handles(&self) -> usize {
+        // Acquire pairs with the Release of dropped handles: a count of 1 then means their
+        // reads of the bytes are over.
+        self.header().handles.load(Ordering::Acquire)
+    }
+
+    /// Whether `a` and `b` are handles to the same buffer.
+    pub fn same(a: &Buffer, b: &Buffer) -> bool {
+        a.header == b.header
     }
 
     /// Start of the bytes. Valid for reads of `len()` bytes while `self` lives.
     pub fn as_ptr(&self) -> *const u8 {
-        match &self.storage {
-            Storage::Heap { ptr, .. } => ptr.as_ptr(),
+        match &self.header().storage {
+            // SAFETY: the inline bytes start HEADER_SIZE bytes after the header, in its block.
+            Storage::Inline { .. } => unsafe { self.header.cast::<u8>().add(HEADER_SIZE) }
+                .as_ptr()
+                .cast_const(),
             Storage::Anon(m) => m.as_ptr(),
             // SAFETY: `start <= map.len()` was checked in `from_file_map`.
             Storage::File { map, start, .. } => unsafe { map.as_ptr().add(*start) },
         }
     }
 
-    /// Start of the bytes for writing, or `None` for a read-only file map.
+    /// Start of the bytes for writing: `None` for a read-only file map, or while other
+    /// handles share the buffer (a write would be visible through them).
     pub fn as_mut_ptr(&mut self) -> Option<*mut u8> {
-        match &mut self.storage {
-            Storage::Heap { ptr, .. } => Some(ptr.as_ptr()),
-            Storage::Anon(m) => Some(m.as_mut_ptr()),
-            Storage::File { .. } => None,
+        if self.handles() != 1 || self.is_file_mapped() {
+            return None;
         }
+        // The sole handle, borrowed mutably: nothing else can reach the bytes.
+        Some(self.as_ptr().cast_mut())
     }
 
     /// The bytes as a slice.
     pub fn as_bytes(&self) -> &[u8] {
-        // SAFETY: `as_ptr` is valid for `len` initialised bytes (zeroed at allocation or mapped).
+        // SAFETY: `as_ptr` is valid for `len` initialised bytes (zeroed at allocation, written
+        // in full by a `for_overwrite` caller, or mapped).
         unsafe { std::slice::from_raw_parts(self.as_ptr(), self.len()) }
     }
 
-    /// The bytes as a mutable slice, or `None` for a read-only file map.
+    /// The bytes as a mutable slice, or `None` as for [`as_mut_ptr`](Self::as_mut_ptr).
     pub fn as_bytes_mut(&mut self) -> Option<&mut [u8]> {
         let len = self.len();
-        // SAFETY: exclusive borrow of self; pointer valid for `len` initialised bytes.
+        // SAFETY: the sole handle, exclusively borrowed; pointer valid for `len` initialised
+        // bytes.
         self.as_mut_ptr()
             .map(|p| unsafe { std::slice::from_raw_parts_mut(p, len) })
     }
 }
 
-impl Drop for Buffer {
-    fn drop(&mut self) {
-        if let Storage::Anon(map) = &self.storage
-            && let Ok(mut pool) = POOL.lock()
-        {
-            let held: usize = pool.iter().map(|m| m.len()).sum();
-            if pool.len() < POOL_MAX_ENTRIES && held + map.len() <= POOL_MAX_BYTES {
-                let empty = Storage::Heap {
-                    ptr: NonNull::dangling(),
-                    len: 0,
-                    lead: 0,
-                };
-                if let Storage::Anon(map) = std::mem::replace(&mut self.storage, empty) {
-                    pool.push(map);
-                }
-                return;
-            }
+impl Clone for Buffer {
+    /// Another handle to the same bytes (no copy).
+    fn clone(&self) -> Buffer {
+        // Relaxed, as in `Arc`: the new handle comes from a live one, which keeps the buffer
+        // alive, and no data are published by counting.
+        let before = self.header().handles.fetch_add(1, Ordering::Relaxed);
+        if before > isize::MAX as usize {
+            // Leaked handles by the billions: overflow would free a live buffer.
+            std::process::abort();
         }
-        if let Storage::Heap { ptr, len, lead } = self.storage
-            && len > 0
-        {
-            // SAFETY: `ptr - lead` is the block `allocate` got for `heap_layout(len)`, which
-            // succeeded then and gives the same layout now.
-            unsafe {
-                alloc::dealloc(
-                    ptr.as_ptr().sub(lead),
-                    heap_layout(len).expect("checked when allocated"),
-                )
-            };
+        Buffer {
+            header: self.header,
         }
     }
 }
 
-/// The system allocation behind a heap buffer of `len > 0` bytes.
-fn heap_layout(len: usize) -> Result<Layout> {
-    len.checked_add(HEAP_SLACK)
+impl Drop for Buffer {
+    fn drop(&mut self) {
+        // The sole handle (the common case: a temporary array) frees without an atomic
+        // read-modify-write: no other handle exists to clone it meanwhile, and the Acquire
+        // load sees every read made through handles dropped before.
+        if self.handles() != 1 {
+            // Release publishes this handle's reads; the last handle's Acquire fence sees
+            // them all before the bytes are freed (the `Arc` protocol).
+            if self.header().handles.fetch_sub(1, Ordering::Release) != 1 {
+                return;
+            }
+            fence(Ordering::Acquire);
+        }
+        // SAFETY: this was the last handle, so nothing else reads the header: it is moved out
+        // once, and the block (`lead` bytes before it, of the layout it was allocated with)
+        // is freed after.
+        let (storage, block) = unsafe {
+            let Header { lead, storage, .. } = self.header.read();
+            (storage, self.header.cast::<u8>().sub(lead))
+        };
+        let inline_len = match storage {
+            Storage::Inline { len } => len,
+            Storage::Anon(map) => {
+                if let Ok(mut pool) = POOL.lock() {
+                    let held: usize = pool.iter().map(|m| m.len()).sum();
+                    if pool.len() < POOL_MAX_ENTRIES && held + map.len() <= POOL_MAX_BYTES {
+                        pool.push(map);
+                    }
+                }
+                0
+            }
+            Storage::File { .. } => 0,
+        };
+        // SAFETY: `block` came from `with_header` with `block_layout(inline_len)`, which
+        // succeeded then and gives the same layout now.
+        unsafe {
+            alloc::dealloc(
+                block.as_ptr(),
+                block_layout(inline_len).expect("checked when allocated"),
+            )
+        };
+    }
+}
+
+/// The system allocation behind a buffer with `inline_len` data bytes after its header.
+fn block_layout(inline_len: usize) -> Result<Layout> {
+    inline_len
+        .checked_add(HEADER_SIZE + HEAP_SLACK)
         .and_then(|n| Layout::from_size_align(n, MALLOC_ALIGN).ok())
-        .ok_or_else(|| Error::overflow(format!("buffer of {len} bytes")))
+        .ok_or_else(|| Error::overflow(format!("buffer of {inline_len} bytes")))
 }
 
 impl std::fmt::Debug for Buffer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let kind = match self.storage {
-            Storage::Heap { .. } => "heap",
+        let kind = match self.header().storage {
+            Storage::Inline { .. } => "heap",
             Storage::Anon(_) => "anonymous map",
             Storage::File { .. } => "file map",
         };
@@ -275,6 +345,20 @@ mod tests {
             assert_eq!(b.as_ptr() as usize % BUFFER_ALIGN, 0);
             assert!(b.as_bytes().iter().all(|&x| x == 0));
         }
+    }
+
+    #[test]
+    fn handles_share_bytes_and_writes_need_the_sole_handle() {
+        let mut a = Buffer::zeroed(100).unwrap();
+        a.as_bytes_mut().unwrap()[7] = 42;
+        let b = a.clone();
+        assert_eq!((a.handles(), b.handles()), (2, 2));
+        assert!(Buffer::same(&a, &b) && b.as_bytes()[7] == 42);
+        assert!(a.as_mut_ptr().is_none(), "shared: no writes");
+        let c = std::thread::spawn(move || b.as_bytes()[7]).join().unwrap();
+        assert_eq!((c, a.handles()), (42, 1));
+        assert!(a.as_mut_ptr().is_some(), "sole handle again");
+        assert!(!Buffer::same(&a, &Buffer::zeroed(100).unwrap()));
     }
 
     #[test]

@@ -5,7 +5,7 @@ use crate::buffer::Buffer;
 use crate::copy_stats::CopyStats;
 use crate::dtype::{DType, Element};
 use crate::error::{Error, Result, shape_str};
-use crate::layout::{Layout, Order, checked_nbytes, checked_size};
+use crate::layout::{Layout, Order, checked_size};
 
 impl NdArray {
     /// A C-contiguous array of zeros.
@@ -16,9 +16,8 @@ impl NdArray {
     /// A contiguous array of zeros in the given order.
     pub fn zeros_order(shape: &[usize], dtype: DType, order: Order) -> Result<NdArray> {
         let layout = Layout::contiguous(shape, dtype.itemsize(), order)?;
-        let nbytes = checked_nbytes(shape, dtype.itemsize())?;
         Ok(NdArray::from_packed_buffer(
-            Buffer::zeroed(nbytes)?,
+            Buffer::zeroed(layout.packed_nbytes(dtype.itemsize()))?,
             layout,
             dtype,
         ))

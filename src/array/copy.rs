@@ -22,12 +22,7 @@ impl NdArray {
         let layout = Layout::contiguous(self.shape(), self.itemsize(), order)?;
         // SAFETY: the buffer holds exactly the packed elements of `layout`, and copy_strided
         // below writes every one of them before `out` is returned.
-        let buffer = unsafe {
-            Buffer::for_overwrite(crate::layout::checked_nbytes(
-                self.shape(),
-                self.itemsize(),
-            )?)?
-        };
+        let buffer = unsafe { Buffer::for_overwrite(layout.packed_nbytes(self.itemsize()))? };
         let mut out = NdArray::from_packed_buffer(buffer, layout, self.dtype);
         CopyStats::record_copy(self.nbytes());
         let dst_layout = out.layout.clone();

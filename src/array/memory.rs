@@ -1,6 +1,6 @@
 //! Do two arrays share memory? Exactly (`shares_memory`) or by extents (`may_share_memory`).
 
-use std::sync::Arc;
+use crate::buffer::Buffer;
 
 use super::NdArray;
 use crate::layout::{Overlap, solve_overlap};
@@ -19,7 +19,7 @@ pub fn shares_memory(a: &NdArray, b: &NdArray) -> bool {
 
 /// The exact overlap question with an explicit work bound (`None`: unbounded).
 pub fn shares_memory_bounded(a: &NdArray, b: &NdArray, max_work: Option<u64>) -> Overlap {
-    if !Arc::ptr_eq(&a.buffer, &b.buffer) {
+    if !Buffer::same(&a.buffer, &b.buffer) {
         return Overlap::No;
     }
     solve_overlap(&a.layout, a.itemsize(), &b.layout, b.itemsize(), max_work)

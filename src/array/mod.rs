@@ -42,7 +42,7 @@ struct BaseMeta {
 /// A strided N-dimensional array with a run-time dtype, NumPy's memory model.
 #[derive(Clone)]
 pub struct NdArray {
-    buffer: Arc<Buffer>,
+    buffer: Buffer,
     layout: Layout,
     dtype: DType,
     writeable: bool,
@@ -78,7 +78,7 @@ impl NdArray {
         let writeable =
             !buffer.is_file_mapped() && layout.is_free_of_self_overlap(dtype.itemsize());
         Ok(NdArray {
-            buffer: Arc::new(buffer),
+            buffer,
             layout,
             dtype,
             writeable,
@@ -100,7 +100,7 @@ impl NdArray {
             })
         }));
         Ok(NdArray {
-            buffer: Arc::clone(&self.buffer),
+            buffer: self.buffer.clone(),
             layout,
             dtype,
             writeable,
@@ -192,7 +192,7 @@ impl NdArray {
     pub fn base(&self) -> Option<NdArray> {
         let meta = self.base.as_ref()?;
         Some(NdArray {
-            buffer: Arc::clone(&self.buffer),
+            buffer: self.buffer.clone(),
             layout: meta.layout.clone(),
             dtype: meta.dtype,
             writeable: meta.writeable,
@@ -202,7 +202,7 @@ impl NdArray {
 
     /// How many handles share this array's buffer (this one included).
     pub fn buffer_handles(&self) -> usize {
-        Arc::strong_count(&self.buffer)
+        self.buffer.handles()
     }
 
     /// Marks the array read-only (NumPy's `a.flags.writeable = False`). Views made from it
@@ -271,14 +271,13 @@ impl NdArray {
     /// element before the array is read (ufunc outputs). See `Buffer::for_overwrite`.
     pub(crate) fn for_overwrite(shape: &[usize], dtype: DType) -> Result<NdArray> {
         let layout = Layout::contiguous(shape, dtype.itemsize(), crate::layout::Order::C)?;
-        let nbytes = crate::layout::checked_nbytes(shape, dtype.itemsize())?;
         // SAFETY: the crate-internal callers write every element before any read.
-        let buffer = unsafe { Buffer::for_overwrite(nbytes)? };
+        let buffer = unsafe { Buffer::for_overwrite(layout.packed_nbytes(dtype.itemsize()))? };
         Ok(NdArray::from_packed_buffer(buffer, layout, dtype))
     }
 
     /// [`from_buffer`](Self::from_buffer) for a fresh heap buffer of exactly the bytes of a
-    /// packed `layout` (from `Layout::contiguous` with `checked_nbytes` bytes): such a layout
+    /// packed `layout` (from `Layout::contiguous`, with `packed_nbytes` bytes): such a layout
     /// is in bounds and free of self-overlap by construction, so the checks that every other
     /// layout needs are skipped (they were a third of a small array's construction time).
     pub(crate) fn from_packed_buffer(buffer: Buffer, layout: Layout, dtype: DType) -> NdArray {
@@ -289,7 +288,7 @@ impl NdArray {
         );
         debug_assert!(layout.offset == 0 && !buffer.is_file_mapped());
         NdArray {
-            buffer: Arc::new(buffer),
+            buffer,
             layout,
             dtype,
             writeable: true,
@@ -307,15 +306,17 @@ impl NdArray {
             };
             return Err(Error::NotWriteable { why });
         }
-        let handles = Arc::strong_count(&self.buffer);
-        let buffer = Arc::get_mut(&mut self.buffer).ok_or_else(|| Error::NotWriteable {
-            why: format!(
-                "its buffer is shared by {handles} array handles; a write would be visible to handles \
-                 that other code may be reading. Write through the owner with slice_mut/view_mut \
-                 while no other handle exists, or call .copy() first"
-            ),
-        })?;
-        buffer.as_mut_ptr().ok_or_else(|| Error::NotWriteable {
+        let handles = self.buffer.handles();
+        if handles != 1 {
+            return Err(Error::NotWriteable {
+                why: format!(
+                    "its buffer is shared by {handles} array handles; a write would be visible to handles \
+                     that other code may be reading. Write through the owner with slice_mut/view_mut \
+                     while no other handle exists, or call .copy() first"
+                ),
+            });
+        }
+        self.buffer.as_mut_ptr().ok_or_else(|| Error::NotWriteable {
             why: "it is a read-only memory map".into(),
         })
     }

@@ -267,8 +267,8 @@ impl<'a, T: Element> ArrayViewMut<'a, T> {
     }
 
     /// Buffer start and layout, for crate kernels that write through this view.
-    pub(crate) fn raw_parts(&mut self) -> (*mut u8, Layout) {
-        (self.base, self.layout.clone())
+    pub(crate) fn raw_parts(&mut self) -> (*mut u8, &Layout) {
+        (self.base, &self.layout)
     }
 
     /// The element at `index` for writing.

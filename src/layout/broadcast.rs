@@ -1,6 +1,6 @@
 //! NumPy broadcasting: align shapes at the right, stretch length-1 axes with stride 0.
 
-use super::{Dims, Layout, Strides};
+use super::{Dims, Layout, Strides, same_shape};
 use crate::error::{Error, Result};
 
 /// The shape that all `shapes` broadcast to, or NumPy's error naming every shape.
@@ -11,6 +11,12 @@ pub fn broadcast_shapes(shapes: &[&[usize]]) -> Result<Vec<usize>> {
 /// [`broadcast_shapes`] without a heap allocation for up to four axes (every ufunc call
 /// computes one).
 pub fn broadcast_dims(shapes: &[&[usize]]) -> Result<Dims> {
+    // Operands of one shape (the common case) need no stretching.
+    if let Some((first, rest)) = shapes.split_first()
+        && rest.iter().all(|s| same_shape(s, first))
+    {
+        return Ok(Dims::from_slice(first));
+    }
     let ndim = shapes.iter().map(|s| s.len()).max().unwrap_or(0);
     let mut out: Dims = smallvec::smallvec![1usize; ndim];
     for shape in shapes {
@@ -56,7 +62,7 @@ impl Layout {
     /// The layout read as `target` shape (stride 0 on stretched axes).
     pub fn broadcast_to(&self, target: &[usize]) -> Result<Layout> {
         Ok(Layout {
-            shape: target.into(),
+            shape: Dims::from_slice(target),
             strides: broadcast_strides(&self.shape, &self.strides, target)?,
             offset: self.offset,
         })

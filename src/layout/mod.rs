@@ -17,7 +17,7 @@ mod transform;
 pub use broadcast::{broadcast_dims, broadcast_shapes, broadcast_strides};
 pub use overlap::{Overlap, solve_overlap};
 pub use shape::{
-    Dims, Strides, c_strides, checked_nbytes, checked_size, f_strides, normalize_axis,
+    Dims, Strides, c_strides, checked_nbytes, checked_size, f_strides, normalize_axis, same_shape,
 };
 pub use slice::{Ellipsis, IntoSliceItem, NewAxis, SliceInfo, SliceItem};
 pub use slice_parse::parse_slice_str;
@@ -38,13 +38,25 @@ pub enum Order {
 }
 
 /// Where an array's elements live relative to the start of its buffer.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Debug, PartialEq, Eq, Hash)]
 pub struct Layout {
     pub shape: Dims,
     /// Byte step per axis; negative and zero allowed.
     pub strides: Strides,
     /// Byte position of element `[0, 0, ...]`.
     pub offset: usize,
+}
+
+// By hand: SmallVec's derived `Clone` copies element by element through `extend`, which
+// was a tenth of a small ufunc call (perf); `from_slice` is one memcpy for `Copy` items.
+impl Clone for Layout {
+    fn clone(&self) -> Layout {
+        Layout {
+            shape: Dims::from_slice(&self.shape),
+            strides: Strides::from_slice(&self.strides),
+            offset: self.offset,
+        }
+    }
 }
 
 impl Layout {
@@ -56,10 +68,16 @@ impl Layout {
             Order::F => f_strides(shape, itemsize)?,
         };
         Ok(Layout {
-            shape: shape.into(),
+            shape: Dims::from_slice(shape),
             strides,
             offset: 0,
         })
+    }
+
+    /// Bytes of a layout from [`Layout::contiguous`]: its construction checked that this
+    /// product fits in `isize`, so it is not checked again here.
+    pub fn packed_nbytes(&self, itemsize: usize) -> usize {
+        self.shape.iter().product::<usize>() * itemsize
     }
 
     pub fn ndim(&self) -> usize {

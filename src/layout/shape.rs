@@ -10,6 +10,13 @@ pub type Dims = SmallVec<[usize; 4]>;
 /// Byte strides, one per axis; inline like [`Dims`].
 pub type Strides = SmallVec<[isize; 4]>;
 
+/// `a == b` for shapes, as an inline loop: slice `==` calls `memcmp`, whose call and length
+/// dispatch cost more than comparing the few axes an array has (perf on small ufunc calls).
+#[inline]
+pub fn same_shape(a: &[usize], b: &[usize]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
 /// Product of the shape, or an error naming the shape when it overflows.
 pub fn checked_size(shape: &[usize]) -> Result<usize> {
     shape

@@ -7,7 +7,7 @@ use crate::array::{ArrayViewMut, NdArray};
 use crate::dtype::{DType, Element};
 use crate::error::{Error, Result, shape_str};
 use crate::iter::elementwise;
-use crate::layout::{Layout, SliceInfo, SliceItem, broadcast_dims};
+use crate::layout::{Layout, SliceInfo, SliceItem, broadcast_dims, same_shape};
 
 /// The binary ufuncs, with NumPy's names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -128,7 +128,7 @@ pub fn binary_into<T: Element>(
     let (loop_dt, out_dt) = op.dtypes(a.dtype(), b.dtype())?;
     let target = out_target(op.name(), out_dt, T::DTYPE)?;
     let shape = broadcast_dims(&[a.shape(), b.shape()])?;
-    if broadcast_dims(&[&shape, out.shape()]).ok().as_deref() != Some(out.shape()) {
+    if !broadcast_dims(&[&shape, out.shape()]).is_ok_and(|s| same_shape(&s, out.shape())) {
         return Err(Error::shape(
             op.name(),
             format!(
@@ -142,7 +142,7 @@ pub fn binary_into<T: Element>(
         let (ptr, layout) = out.raw_parts();
         // SAFETY: the view is exclusively borrowed, in bounds and free of self-overlap; its
         // buffer has a single owner, so `a` and `b` (other handles) cannot share it.
-        unsafe { run_into(op, a, b, loop_dt, ptr, &layout) }
+        unsafe { run_into(op, a, b, loop_dt, ptr, layout) }
     } else {
         let tmp = binary(op, a, b)?.astype(T::DTYPE)?;
         out.assign(&tmp.view::<T>()?)
@@ -170,20 +170,18 @@ unsafe fn run_into(
     layout: &Layout,
 ) -> Result<()> {
     // Casting and broadcasting only when needed: small arrays are dominated by such overhead.
-    let prepare = |x: &NdArray| -> Result<Option<NdArray>> {
-        if x.dtype() == loop_dt && x.shape() == layout.shape.as_slice() {
-            return Ok(None);
-        }
+    let ready = |x: &NdArray| x.dtype() == loop_dt && same_shape(x.shape(), &layout.shape);
+    let prepare = |x: &NdArray| -> Result<NdArray> {
         let x = if x.dtype() == loop_dt {
             x.clone()
         } else {
             x.astype(loop_dt)?
         };
-        Ok(Some(if x.shape() == layout.shape.as_slice() {
-            x
+        if same_shape(x.shape(), &layout.shape) {
+            Ok(x)
         } else {
-            x.broadcast_to(&layout.shape)?
-        }))
+            x.broadcast_to(&layout.shape)
+        }
     };
     // Checked on the exponents as given (before broadcasting, which could repeat them).
     if op == BinaryOp::Power
@@ -198,11 +196,36 @@ unsafe fn run_into(
             ));
         }
     }
-    let (pa, pb) = (prepare(a)?, prepare(b)?);
-    let (a, b) = (pa.as_ref().unwrap_or(a), pb.as_ref().unwrap_or(b));
     if layout.shape.contains(&0) {
         return Ok(());
     }
+    // Operands that already have the loop's dtype and shape are passed as they are. Matching
+    // here, rather than returning `Option<NdArray>` from `prepare`, keeps the common path from
+    // building and moving array-sized values (perf showed store-forwarding stalls on them).
+    // SAFETY: forwarded from the caller; prepared operands have the loop dtype and the
+    // output's shape, and are fresh or read-only views, so they share no bytes with it.
+    unsafe {
+        match (ready(a), ready(b)) {
+            (true, true) => run_loop(op, a, b, loop_dt, ptr, layout),
+            (false, true) => run_loop(op, &prepare(a)?, b, loop_dt, ptr, layout),
+            (true, false) => run_loop(op, a, &prepare(b)?, loop_dt, ptr, layout),
+            (false, false) => run_loop(op, &prepare(a)?, &prepare(b)?, loop_dt, ptr, layout),
+        }
+    }
+}
+
+/// The typed loop of `run_into` once both operands have the loop dtype and the output's shape.
+///
+/// # Safety
+/// As `run_into`, and `layout` is not empty.
+unsafe fn run_loop(
+    op: BinaryOp,
+    a: &NdArray,
+    b: &NdArray,
+    loop_dt: DType,
+    ptr: *mut u8,
+    layout: &Layout,
+) -> Result<()> {
     // SAFETY: offsets of non-empty in-bounds layouts are inside their buffers.
     let out = unsafe { ptr.add(layout.offset) };
     let go = Go {

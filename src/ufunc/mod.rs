@@ -14,6 +14,7 @@ mod kernels;
 mod ops;
 mod promote;
 mod reduce;
+mod row_sum;
 mod scalar;
 pub mod simd;
 mod unary;
