@@ -4,7 +4,7 @@
 
 use std::marker::PhantomData;
 
-use super::simd::{map1, map1_streaming, map2_streaming};
+use super::simd::{NONTEMPORAL_MIN_BYTES, map1, map1_streaming, map2_nontemporal, map2_streaming};
 use crate::iter::elementwise::Kernel;
 
 fn aligned<T>(p: *const u8) -> bool {
@@ -79,7 +79,7 @@ impl<A, B, O, F> Map2<A, B, O, F> {
     }
 }
 
-impl<A: Copy, B: Copy, O: Copy, F: Fn(A, B) -> O + Sync> Kernel<2> for Map2<A, B, O, F> {
+impl<A: Copy, B: Copy, O: bytemuck::Pod, F: Fn(A, B) -> O + Sync> Kernel<2> for Map2<A, B, O, F> {
     #[inline]
     unsafe fn run(&self, out: *mut u8, os: isize, ins: [*const u8; 2], is: [isize; 2], n: usize) {
         let (sa, sb, so) = (
@@ -96,7 +96,12 @@ impl<A: Copy, B: Copy, O: Copy, F: Fn(A, B) -> O + Sync> Kernel<2> for Map2<A, B
             if out_ok && a_ok && b_ok {
                 let a = std::slice::from_raw_parts(ins[0] as *const A, n);
                 let b = std::slice::from_raw_parts(ins[1] as *const B, n);
-                map2_streaming(a, b, std::slice::from_raw_parts_mut(out as *mut O, n), f);
+                let o = std::slice::from_raw_parts_mut(out as *mut O, n);
+                if n.saturating_mul(so as usize) >= NONTEMPORAL_MIN_BYTES {
+                    map2_nontemporal(a, b, o, f);
+                } else {
+                    map2_streaming(a, b, o, f);
+                }
             } else if out_ok && a_ok && is[1] == 0 {
                 let y = (ins[1] as *const B).read_unaligned();
                 let a = std::slice::from_raw_parts(ins[0] as *const A, n);
