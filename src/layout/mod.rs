@@ -16,8 +16,9 @@ mod transform;
 
 pub use broadcast::{broadcast_dims, broadcast_shapes, broadcast_strides};
 pub use overlap::{Overlap, solve_overlap};
+pub(crate) use shape::same_shape;
 pub use shape::{
-    Dims, Strides, c_strides, checked_nbytes, checked_size, f_strides, normalize_axis, same_shape,
+    Dims, Strides, c_strides, checked_nbytes, checked_size, f_strides, normalize_axis,
 };
 pub use slice::{Ellipsis, IntoSliceItem, NewAxis, SliceInfo, SliceItem};
 pub use slice_parse::parse_slice_str;
@@ -76,7 +77,7 @@ impl Layout {
 
     /// Bytes of a layout from [`Layout::contiguous`]: its construction checked that this
     /// product fits in `isize`, so it is not checked again here.
-    pub fn packed_nbytes(&self, itemsize: usize) -> usize {
+    pub(crate) fn packed_nbytes(&self, itemsize: usize) -> usize {
         self.shape.iter().product::<usize>() * itemsize
     }
 

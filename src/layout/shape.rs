@@ -13,7 +13,7 @@ pub type Strides = SmallVec<[isize; 4]>;
 /// `a == b` for shapes, as an inline loop: slice `==` calls `memcmp`, whose call and length
 /// dispatch cost more than comparing the few axes an array has (perf on small ufunc calls).
 #[inline]
-pub fn same_shape(a: &[usize], b: &[usize]) -> bool {
+pub(crate) fn same_shape(a: &[usize], b: &[usize]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
 }
 

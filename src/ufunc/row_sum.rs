@@ -9,6 +9,7 @@
 //! w = 8, 4, 2, 1; the trailing `n % 16` elements are added one by one), so the results are
 //! bit-identical to the generic path, which the tests check.
 
+#[cfg(target_arch = "x86_64")]
 use crate::cpu::{SimdLevel, simd_level};
 use crate::dtype::DType;
 
@@ -54,16 +55,7 @@ pub(super) unsafe fn add_row_sums(
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        let _ = (
-            dtype,
-            inp,
-            row_in,
-            rows,
-            out,
-            row_out,
-            simd_level,
-            SimdLevel::Portable,
-        );
+        let _ = (dtype, inp, row_in, rows, out, row_out);
         false
     }
 }
@@ -72,7 +64,39 @@ pub(super) unsafe fn add_row_sums(
 mod x86 {
     use std::arch::x86_64::*;
 
+    /// The row walk every kernel shares: `block(p, body)` returns the folded sixteen lanes of
+    /// the row at `p` over its first `body` elements (a multiple of 16, at least 16); the
+    /// trailing elements are then added one by one and the sum added to the row's output.
+    ///
+    /// # Safety
+    /// The contract of `add_row_sums` with n >= 16, and `block` reads only `p[..body]`.
+    #[inline(always)]
+    unsafe fn add_rows<T: Copy + std::ops::Add<Output = T>>(
+        inp: *const u8,
+        row_in: isize,
+        rows: usize,
+        n: usize,
+        out: *mut u8,
+        row_out: isize,
+        block: impl Fn(*const T, usize) -> T,
+    ) {
+        let body = n - n % 16;
+        for r in 0..rows as isize {
+            // SAFETY: row r holds n >= 16 elements and its output is in bounds (contract).
+            unsafe {
+                let p = inp.offset(r * row_in) as *const T;
+                let mut s = block(p, body);
+                for k in body..n {
+                    s = s + *p.add(k);
+                }
+                let o = out.offset(r * row_out) as *mut T;
+                *o = *o + s;
+            }
+        }
+    }
+
     // Each kernel: the contract of `add_row_sums`, with n >= 16 and the CPU feature enabled.
+    // Inside the closures, `p[..body]` is in bounds (`add_rows`' contract).
 
     #[target_feature(enable = "avx512f")]
     pub(super) unsafe fn rows_f64_avx512(
@@ -83,29 +107,19 @@ mod x86 {
         out: *mut u8,
         row_out: isize,
     ) {
-        let body = n - n % 16;
-        for r in 0..rows as isize {
-            // SAFETY: row r holds n >= 16 elements and its output is in bounds (contract).
-            unsafe {
-                let p = inp.offset(r * row_in) as *const f64;
+        // SAFETY: forwarded; the closure reads p[..body] only.
+        unsafe {
+            add_rows(inp, row_in, rows, n, out, row_out, |p: *const f64, body| {
                 let mut lo = _mm512_loadu_pd(p); // lanes 0..8
                 let mut hi = _mm512_loadu_pd(p.add(8)); // lanes 8..16
-                let mut i = 16;
-                while i < body {
+                for i in (16..body).step_by(16) {
                     lo = _mm512_add_pd(lo, _mm512_loadu_pd(p.add(i)));
                     hi = _mm512_add_pd(hi, _mm512_loadu_pd(p.add(i + 8)));
-                    i += 16;
                 }
                 let s8 = _mm512_add_pd(lo, hi);
                 let s4 = _mm256_add_pd(_mm512_castpd512_pd256(s8), _mm512_extractf64x4_pd::<1>(s8));
-                let s2 = _mm_add_pd(_mm256_castpd256_pd128(s4), _mm256_extractf128_pd::<1>(s4));
-                let mut s = _mm_cvtsd_f64(s2) + _mm_cvtsd_f64(_mm_unpackhi_pd(s2, s2));
-                for k in body..n {
-                    s += *p.add(k);
-                }
-                let o = out.offset(r * row_out) as *mut f64;
-                *o += s;
-            }
+                fold4_f64(s4)
+            })
         }
     }
 
@@ -118,44 +132,24 @@ mod x86 {
         out: *mut u8,
         row_out: isize,
     ) {
-        let body = n - n % 16;
-        for r in 0..rows as isize {
-            // SAFETY: as in rows_f64_avx512.
-            unsafe {
-                let p = inp.offset(r * row_in) as *const f64;
+        // SAFETY: forwarded; the closure reads p[..body] only.
+        unsafe {
+            add_rows(inp, row_in, rows, n, out, row_out, |p: *const f64, body| {
                 // Lanes 0..4, 4..8, 8..12, 12..16.
-                let mut v = [
-                    _mm256_loadu_pd(p),
-                    _mm256_loadu_pd(p.add(4)),
-                    _mm256_loadu_pd(p.add(8)),
-                    _mm256_loadu_pd(p.add(12)),
-                ];
-                let mut i = 16;
-                while i < body {
+                let mut v = [0, 4, 8, 12].map(|k| _mm256_loadu_pd(p.add(k)));
+                for i in (16..body).step_by(16) {
                     for (q, x) in v.iter_mut().enumerate() {
                         *x = _mm256_add_pd(*x, _mm256_loadu_pd(p.add(i + 4 * q)));
                     }
-                    i += 16;
                 }
                 // w = 8 pairs lanes 0..4 with 8..12 and 4..8 with 12..16; w = 4 then adds the
                 // two results.
-                let s4 = _mm256_add_pd(_mm256_add_pd(v[0], v[2]), _mm256_add_pd(v[1], v[3]));
-                let s2 = _mm_add_pd(_mm256_castpd256_pd128(s4), _mm256_extractf128_pd::<1>(s4));
-                let mut s = _mm_cvtsd_f64(s2) + _mm_cvtsd_f64(_mm_unpackhi_pd(s2, s2));
-                for k in body..n {
-                    s += *p.add(k);
-                }
-                let o = out.offset(r * row_out) as *mut f64;
-                *o += s;
-            }
+                fold4_f64(_mm256_add_pd(
+                    _mm256_add_pd(v[0], v[2]),
+                    _mm256_add_pd(v[1], v[3]),
+                ))
+            })
         }
-    }
-
-    /// Lanes 0, 1 of `x` hold `r[0] + r[2]`, `r[1] + r[3]` (w = 2); returns their sum (w = 1).
-    #[target_feature(enable = "avx")]
-    fn fold4_f32(x: __m128) -> f32 {
-        let s2 = _mm_add_ps(x, _mm_movehl_ps(x, x));
-        _mm_cvtss_f32(s2) + _mm_cvtss_f32(_mm_shuffle_ps::<1>(s2, s2))
     }
 
     #[target_feature(enable = "avx512f")]
@@ -167,27 +161,16 @@ mod x86 {
         out: *mut u8,
         row_out: isize,
     ) {
-        let body = n - n % 16;
-        for r in 0..rows as isize {
-            // SAFETY: as in rows_f64_avx512.
-            unsafe {
-                let p = inp.offset(r * row_in) as *const f32;
+        // SAFETY: forwarded; the closure reads p[..body] only.
+        unsafe {
+            add_rows(inp, row_in, rows, n, out, row_out, |p: *const f32, body| {
                 let mut v = _mm512_loadu_ps(p); // all sixteen lanes
-                let mut i = 16;
-                while i < body {
+                for i in (16..body).step_by(16) {
                     v = _mm512_add_ps(v, _mm512_loadu_ps(p.add(i)));
-                    i += 16;
                 }
                 let high = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(v)));
-                let s8 = _mm256_add_ps(_mm512_castps512_ps256(v), high);
-                let s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps::<1>(s8));
-                let mut s = fold4_f32(s4);
-                for k in body..n {
-                    s += *p.add(k);
-                }
-                let o = out.offset(r * row_out) as *mut f32;
-                *o += s;
-            }
+                fold8_f32(_mm256_add_ps(_mm512_castps512_ps256(v), high))
+            })
         }
     }
 
@@ -200,35 +183,42 @@ mod x86 {
         out: *mut u8,
         row_out: isize,
     ) {
-        let body = n - n % 16;
-        for r in 0..rows as isize {
-            // SAFETY: as in rows_f64_avx512.
-            unsafe {
-                let p = inp.offset(r * row_in) as *const f32;
+        // SAFETY: forwarded; the closure reads p[..body] only.
+        unsafe {
+            add_rows(inp, row_in, rows, n, out, row_out, |p: *const f32, body| {
                 let mut lo = _mm256_loadu_ps(p); // lanes 0..8
                 let mut hi = _mm256_loadu_ps(p.add(8)); // lanes 8..16
-                let mut i = 16;
-                while i < body {
+                for i in (16..body).step_by(16) {
                     lo = _mm256_add_ps(lo, _mm256_loadu_ps(p.add(i)));
                     hi = _mm256_add_ps(hi, _mm256_loadu_ps(p.add(i + 8)));
-                    i += 16;
                 }
-                let s8 = _mm256_add_ps(lo, hi);
-                let s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps::<1>(s8));
-                let mut s = fold4_f32(s4);
-                for k in body..n {
-                    s += *p.add(k);
-                }
-                let o = out.offset(r * row_out) as *mut f32;
-                *o += s;
-            }
+                fold8_f32(_mm256_add_ps(lo, hi))
+            })
         }
+    }
+
+    /// Lanes `r[0..4]` after the w = 8 step; the tree's last steps (w = 4, 2, 1).
+    #[inline]
+    #[target_feature(enable = "avx")]
+    fn fold4_f64(s4: __m256d) -> f64 {
+        let s2 = _mm_add_pd(_mm256_castpd256_pd128(s4), _mm256_extractf128_pd::<1>(s4));
+        _mm_cvtsd_f64(s2) + _mm_cvtsd_f64(_mm_unpackhi_pd(s2, s2))
+    }
+
+    /// Lanes `r[0..8]` after the w = 8 step; the tree's last steps (w = 4, 2, 1).
+    #[inline]
+    #[target_feature(enable = "avx")]
+    fn fold8_f32(s8: __m256) -> f32 {
+        let s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps::<1>(s8));
+        let s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+        _mm_cvtss_f32(s2) + _mm_cvtss_f32(_mm_shuffle_ps::<1>(s2, s2))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cpu::{SimdLevel, simd_level};
     use crate::ufunc::reduce::pairwise_sum;
 
     /// Every kernel the CPU runs gives the generic pairwise sum's bits, for every length it
