@@ -100,6 +100,31 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok(nn) = knn_with(&xa, &xb, k + 1, &metric, &opts) {
         assert_eq!(nn.indices.shape(), &[n, k + 1]);
+        // Each row's k + 1 distances are the smallest of cdist's row, nearest first (NaN
+        // last), and each index names a row at that distance.
+        if let (Ok(full), false) = (cdist_with(&xa, &xb, &metric, &opts), strategy == Strategy::MatmulTrick) {
+            // float32 inputs are computed in float32, whose last step (e.g. the square root)
+            // knn takes in float64.
+            let tol = if dtype == DType::F32 { 1e-6 } else { 1e-9 };
+            let (full, got, idx) = (
+                full.to_vec_f64().unwrap(),
+                nn.distances.to_vec_f64().unwrap(),
+                nn.indices.to_vec::<i64>().unwrap(),
+            );
+            let near = |a: f64, b: f64| a == b || (a.is_nan() && b.is_nan()) || (a - b).abs() <= tol * a.abs().max(b.abs()).max(1.0);
+            for i in 0..n {
+                let mut row = full[i * m..(i + 1) * m].to_vec();
+                row.sort_by(|a, b| match (a.is_nan(), b.is_nan()) {
+                    (false, false) => a.partial_cmp(b).unwrap(),
+                    (x, y) => x.cmp(&y),
+                });
+                for j in 0..=k {
+                    let (d, want, at) = (got[i * (k + 1) + j], row[j], idx[i * (k + 1) + j]);
+                    assert!(near(d, want), "{metric} {strategy}: knn row {i} #{j} is {d}, cdist's is {want}");
+                    assert!((0..m as i64).contains(&at) && near(full[i * m + at as usize], d), "{metric}: knn index {at} at distance {d}");
+                }
+            }
+        }
     }
     if let Ok(c) = radius_count(&xa, &xb, p, &metric, &opts) {
         assert_eq!(c.shape(), &[n]);

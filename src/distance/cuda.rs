@@ -197,6 +197,49 @@ fn type_name(t: DType) -> &'static str {
     if t == DType::F32 { "f32" } else { "f64" }
 }
 
+/// Threads per block of the distance kernels (TX · TY in kernels/cdist.cu).
+const THREADS: u32 = 256;
+
+/// Output rows per launch: the block must fit in a third of the device's free memory (and
+/// 1 GiB), and span at most 65535 tiles down (the grid's y limit).
+fn rows_per_block(n: usize, row_bytes: usize, free_memory: usize, bm: usize) -> usize {
+    let budget = (free_memory / 3).min(1 << 30);
+    (budget / row_bytes.max(1))
+        .clamp(1, 65535 * bm)
+        .min(n)
+        .max(1)
+}
+
+/// One launch of a distance kernel: output rows `r0 .. r0 + rows`, over a grid of
+/// `(column tiles, row tiles)`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct RowBlock {
+    r0: usize,
+    rows: usize,
+    grid: (u32, u32),
+}
+
+/// The launches that cover an `n × m` output in blocks of `rows_per_block` rows with tiles of
+/// `bm × bn`.
+fn row_blocks(
+    n: usize,
+    m: usize,
+    rows_per_block: usize,
+    (bm, bn): (usize, usize),
+) -> Vec<RowBlock> {
+    (0..n)
+        .step_by(rows_per_block.max(1))
+        .map(|r0| {
+            let rows = rows_per_block.min(n - r0);
+            RowBlock {
+                r0,
+                rows,
+                grid: (m.div_ceil(bn) as u32, rows.div_ceil(bm) as u32),
+            }
+        })
+        .collect()
+}
+
 /// cdist of host arrays on the GPU; `metric`'s data-derived defaults must be filled in. The
 /// result is a host array of the options' output dtype.
 pub(crate) fn cdist(
@@ -258,18 +301,13 @@ fn run<T: Element + DeviceRepr, O: Element + DeviceRepr + ValidAsZeroBits>(
     );
     let func = device.function(&name)?;
     let (bm, bn) = tile(T::DTYPE, plan.op);
-    // Row blocks of the output: at most a third of the free memory (and 1 GiB), and at most
-    // 65535 tiles down (the grid's y limit).
-    let row_bytes = m * size_of::<O>();
-    let budget = (device.free_memory()? / 3).min(1 << 30);
-    let rows_per_block = (budget / row_bytes.max(1)).clamp(1, 65535 * bm).min(n);
+    let rows_per_block = rows_per_block(n, m * size_of::<O>(), device.free_memory()?, bm);
     let mut out_dev: CudaSlice<O> = stream
         .alloc_zeros::<O>(rows_per_block * m)
         .map_err(cuda_error("allocating the output block"))?;
     let mut host: Vec<O> = vec![O::zeroed(); n * m];
     let (m32, d32) = (as_i32(m, "m")?, as_i32(d, "d")?);
-    for r0 in (0..n).step_by(rows_per_block) {
-        let rows = rows_per_block.min(n - r0);
+    for RowBlock { r0, rows, grid } in row_blocks(n, m, rows_per_block, (bm, bn)) {
         let a_block = a_dev.slice((r0 * d).min(a_dev.len() - 1)..);
         let inv_a_block = if plan.post == POST_COSINE {
             inv_a_dev.slice(r0..r0 + rows)
@@ -277,8 +315,8 @@ fn run<T: Element + DeviceRepr, O: Element + DeviceRepr + ValidAsZeroBits>(
             inv_a_dev.slice(..)
         };
         let cfg = LaunchConfig {
-            grid_dim: (m.div_ceil(bn) as u32, rows.div_ceil(bm) as u32, 1),
-            block_dim: (256, 1, 1),
+            grid_dim: (grid.0, grid.1, 1),
+            block_dim: (THREADS, 1, 1),
             shared_mem_bytes: 0,
         };
         let (rows32, ldo) = (as_i32(rows, "rows")?, m as i64);
@@ -445,7 +483,7 @@ fn run_device<T: Element + DeviceRepr + ValidAsZeroBits, O: Element + DeviceRepr
         }
         let cfg = LaunchConfig {
             grid_dim: (m.div_ceil(bn) as u32, n.div_ceil(bm) as u32, 1),
-            block_dim: (256, 1, 1),
+            block_dim: (THREADS, 1, 1),
             shared_mem_bytes: 0,
         };
         let (n32, m32, d32, ldo) = (as_i32(n, "n")?, as_i32(m, "m")?, as_i32(d, "d")?, m as i64);
@@ -469,3 +507,7 @@ fn run_device<T: Element + DeviceRepr + ValidAsZeroBits, O: Element + DeviceRepr
     }
     DeviceArray::from_device_buffer(out, &[n, m], O::DTYPE, device)
 }
+
+#[cfg(test)]
+#[path = "cuda_emulated_tests.rs"]
+mod emulated_tests;

@@ -1,0 +1,303 @@
+//! The CUDA kernels of `kernels/`, run on the CPU through the emulator in `kernels/emulator/`
+//! (OS threads for a block's threads, a barrier for `__syncthreads`), against the CPU back
+//! end. This checks the kernels' arithmetic, indexing, tiling and synchronisation, and this
+//! module's host logic (plans, row preparation, row blocks, launch arguments), on machines
+//! without a GPU; only the cudarc calls themselves are left to `tests/cuda.rs` on a GPU.
+//! Needs a C++20 compiler (`g++`, or `CXX`); without one the tests say SKIPPED.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::*;
+use crate::distance::{CdistOptions, cdist_with};
+
+/// A kernel argument, in the harness's command-line form.
+pub(super) enum Arg {
+    In(Vec<u8>),
+    /// An output buffer of this many bytes (zeroed before the launch).
+    Out(usize),
+    I(i32),
+    L(i64),
+    D(f64),
+}
+
+pub(super) fn bytes<T: bytemuck::Pod>(v: &[T]) -> Arg {
+    Arg::In(bytemuck::cast_slice(v).to_vec())
+}
+
+fn scratch() -> PathBuf {
+    std::env::temp_dir().join(format!("ndstride-emulator-{}", std::process::id()))
+}
+
+/// The harness binary, compiled once per test process; `None` (and a SKIPPED line) without
+/// a C++ compiler.
+pub(super) fn harness() -> Option<&'static Path> {
+    static HARNESS: OnceLock<Option<PathBuf>> = OnceLock::new();
+    HARNESS
+        .get_or_init(|| {
+            let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("kernels/emulator/harness.cpp");
+            let dir = scratch();
+            std::fs::create_dir_all(&dir).ok()?;
+            let exe = dir.join("harness");
+            let cxx = std::env::var("CXX").unwrap_or_else(|_| "g++".into());
+            let out = Command::new(&cxx)
+                .args([
+                    "-std=c++20",
+                    "-O1",
+                    "-pthread",
+                    "-Wno-unknown-pragmas",
+                    "-o",
+                ])
+                .arg(&exe)
+                .arg(&src)
+                .output();
+            match out {
+                Ok(o) if o.status.success() => Some(exe),
+                Ok(o) => panic!(
+                    "the CUDA emulator does not compile:\n{}",
+                    String::from_utf8_lossy(&o.stderr)
+                ),
+                Err(e) => {
+                    eprintln!("SKIPPED: no C++ compiler ({cxx}: {e}) for the CUDA emulator");
+                    None
+                }
+            }
+        })
+        .as_deref()
+}
+
+/// Runs `kernel` on the emulator; returns the output buffers in argument order.
+pub(super) fn emulate(
+    exe: &Path,
+    kernel: &str,
+    grid: (u32, u32),
+    block: u32,
+    args: &[Arg],
+) -> Vec<Vec<u8>> {
+    static CALL: AtomicUsize = AtomicUsize::new(0);
+    let dir = scratch().join(format!("call-{}", CALL.fetch_add(1, Ordering::Relaxed)));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut cmd = Command::new(exe);
+    cmd.arg(kernel)
+        .arg(grid.0.to_string())
+        .arg(grid.1.to_string())
+        .arg(block.to_string());
+    let mut outputs = vec![];
+    for (k, a) in args.iter().enumerate() {
+        let path = dir.join(format!("arg{k}"));
+        match a {
+            Arg::In(b) => {
+                std::fs::write(&path, b).unwrap();
+                cmd.arg(format!("in:{}", path.display()));
+            }
+            Arg::Out(n) => {
+                std::fs::write(&path, vec![0u8; *n]).unwrap();
+                cmd.arg(format!("out:{}", path.display()));
+                outputs.push(path);
+            }
+            Arg::I(v) => drop(cmd.arg(format!("i:{v}"))),
+            Arg::L(v) => drop(cmd.arg(format!("l:{v}"))),
+            Arg::D(v) => drop(cmd.arg(format!("d:{v:e}"))),
+        }
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{kernel} on the emulator: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got = outputs.iter().map(|p| std::fs::read(p).unwrap()).collect();
+    std::fs::remove_dir_all(&dir).ok();
+    got
+}
+
+fn as_f64<O: Element>(raw: &[u8]) -> Vec<f64> {
+    raw.chunks_exact(size_of::<O>())
+        .map(|c| bytemuck::pod_read_unaligned::<O>(c).to_f64())
+        .collect()
+}
+
+/// `run`'s host logic with the emulator in place of the device.
+fn emulated_cdist<T: Element, O: Element>(
+    exe: &Path,
+    xa: &NdArray,
+    xb: &NdArray,
+    metric: &Metric,
+    rows_per_block: usize,
+) -> Result<Vec<f64>> {
+    let (n, m, d) = cdist_dims(xa, xb)?;
+    let plan = plan(metric, d)?;
+    let (a, b) = (
+        prepared_rows::<T>(xa, d, &plan.prep)?,
+        prepared_rows::<T>(xb, d, &plan.prep)?,
+    );
+    let (inv_a, inv_b) = if plan.post == POST_COSINE {
+        (inverse_norms(&a, d), inverse_norms(&b, d))
+    } else {
+        (vec![0.0], vec![0.0])
+    };
+    let name = format!(
+        "cdist_{}_{}_{}",
+        type_name(T::DTYPE),
+        type_name(O::DTYPE),
+        plan.op
+    );
+    let mut out = vec![f64::NAN; n * m];
+    for RowBlock { r0, rows, grid } in row_blocks(n, m, rows_per_block, tile(T::DTYPE, plan.op)) {
+        let inv_a_block = if plan.post == POST_COSINE {
+            &inv_a[r0..r0 + rows]
+        } else {
+            &inv_a[..]
+        };
+        let got = emulate(
+            exe,
+            &name,
+            grid,
+            THREADS,
+            &[
+                bytes(&a[r0 * d..]),
+                bytes(&b),
+                Arg::Out(rows * m * size_of::<O>()),
+                Arg::I(rows as i32),
+                Arg::I(m as i32),
+                Arg::I(d as i32),
+                Arg::L(m as i64),
+                Arg::D(plan.p),
+                Arg::I(plan.post),
+                bytes(inv_a_block),
+                bytes(&inv_b),
+            ],
+        );
+        out[r0 * m..(r0 + rows) * m].copy_from_slice(&as_f64::<O>(&got[0]));
+    }
+    Ok(out)
+}
+
+/// Deterministic values in [-2, 2) on a grid of quarters, so that Hamming and Chebyshev see
+/// ties and exact zeros (canberra's 0/0 terms).
+fn data(rows: usize, d: usize, seed: u64) -> NdArray {
+    let mut s = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    let vals: Vec<f64> = (0..rows * d)
+        .map(|_| {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((s >> 33) % 16) as f64 / 4.0 - 2.0
+        })
+        .collect();
+    NdArray::from_vec(vals, &[rows, d]).unwrap()
+}
+
+fn every_gpu_metric(d: usize) -> Vec<Metric> {
+    let mut v: Vec<Metric> = [
+        "sqeuclidean",
+        "euclidean",
+        "cityblock",
+        "chebyshev",
+        "cosine",
+        "correlation",
+        "canberra",
+        "braycurtis",
+        "hamming",
+    ]
+    .iter()
+    .map(|n| n.parse().unwrap())
+    .collect();
+    let w: Vec<f64> = (0..d).map(|i| 0.5 + (i % 3) as f64).collect();
+    v.extend([
+        Metric::minkowski(1.0),
+        Metric::minkowski(2.0),
+        Metric::minkowski(3.0),
+        Metric::minkowski(f64::INFINITY),
+        Metric::weighted_minkowski(1.5, w.clone()),
+        Metric::weighted_minkowski(2.0, w.clone()),
+        Metric::seuclidean(w.clone()),
+    ]);
+    // A symmetric positive definite VI: diagonally dominant.
+    let vi = (0..d * d)
+        .map(|k| if k / d == k % d { d as f64 } else { 0.25 })
+        .collect();
+    v.push(Metric::mahalanobis(vi));
+    v
+}
+
+fn check<T: Element, O: Element>(
+    exe: &Path,
+    (n, m, d): (usize, usize, usize),
+    rows_per_block: usize,
+) {
+    let (xa, xb) = (data(n, d, 1), data(m, d, 2));
+    let (xa_t, xb_t) = (xa.astype(T::DTYPE).unwrap(), xb.astype(T::DTYPE).unwrap());
+    // float32 computes in float32 on both back ends; allow its rounding (more for the
+    // pow-based Minkowski and the Cholesky-transformed Mahalanobis).
+    let tol = if T::DTYPE == DType::F32 || O::DTYPE == DType::F32 {
+        2e-5
+    } else {
+        1e-12
+    };
+    for metric in every_gpu_metric(d) {
+        let cpu = cdist_with(
+            &xa_t,
+            &xb_t,
+            &metric,
+            &CdistOptions::new().out_dtype(DType::F64),
+        )
+        .unwrap()
+        .to_vec_f64()
+        .unwrap();
+        let gpu = emulated_cdist::<T, O>(exe, &xa_t, &xb_t, &metric, rows_per_block).unwrap();
+        for (k, (g, c)) in gpu.iter().zip(&cpu).enumerate() {
+            let scale = c.abs().max(1.0);
+            assert!(
+                g == c || (g - c).abs() <= tol * scale * 8.0 || (g.is_nan() && c.is_nan()),
+                "{metric} {}→{} ({n}, {m}, {d}) at ({}, {}): emulated kernel {g}, CPU {c}",
+                T::DTYPE,
+                O::DTYPE,
+                k / m,
+                k % m
+            );
+        }
+    }
+}
+
+#[test]
+fn every_kernel_matches_the_cpu_back_end_on_the_emulator() {
+    let Some(exe) = harness() else { return };
+    // Shapes that are not multiples of the tiles (128 or 64 rows and columns, 8 features),
+    // and one output cut into row blocks that are not multiples of the tile either.
+    check::<f32, f32>(exe, (131, 70, 19), usize::MAX);
+    check::<f32, f64>(exe, (5, 129, 8), usize::MAX);
+    check::<f64, f64>(exe, (67, 33, 9), usize::MAX);
+    check::<f64, f32>(exe, (3, 2, 1), usize::MAX);
+    check::<f64, f64>(exe, (150, 7, 3), 40);
+}
+
+#[test]
+fn row_blocks_cover_the_output_once() {
+    for (n, m, per, tile) in [
+        (10, 3, 4, (2, 2)),
+        (1, 1, 1, (64, 64)),
+        (300, 5, 128, (128, 128)),
+    ] {
+        let blocks = row_blocks(n, m, per, tile);
+        let mut next = 0;
+        for b in &blocks {
+            assert_eq!(b.r0, next);
+            assert!(b.rows >= 1 && b.rows <= per);
+            assert_eq!(
+                b.grid,
+                (m.div_ceil(tile.1) as u32, b.rows.div_ceil(tile.0) as u32)
+            );
+            next += b.rows;
+        }
+        assert_eq!(next, n);
+    }
+    assert_eq!(rows_per_block(1000, 8, 3 << 20, 64), 1000);
+    assert_eq!(rows_per_block(1000, 1 << 20, 3 << 20, 64), 1);
+    assert_eq!(rows_per_block(1000, 1 << 30, 1 << 20, 64), 1); // never 0
+    assert_eq!(rows_per_block(10_000_000, 4, 3 << 40, 1), 65535);
+}
