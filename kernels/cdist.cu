@@ -31,6 +31,7 @@ enum Op {
     OP_CANBERRA = 5,     // sum |a - b| / (|a| + |b|), 0 where both are 0
     OP_BRAYCURTIS = 6,   // sum |a - b| / sum |a + b|
     OP_HAMMING = 7,      // count of a != b
+    OP_JENSENSHANNON = 8,  // sum p ln(p/m) + q ln(q/m), m = (p + q)/2, rows normalised
 };
 
 enum Post {
@@ -39,6 +40,20 @@ enum Post {
     POST_ROOT_P = 2,   // x^(1/p)
     POST_COSINE = 3,   // 1 - clip(x * inv_a[i] * inv_b[j], -1, 1)
     POST_MEAN = 4,     // x / d
+    // The matmul trick: x is a . b, inv_a / inv_b hold the squared norms of the rows.
+    POST_TRICK_SQ = 5,  // max(|a|^2 + |b|^2 - 2 a.b, 0)
+    POST_TRICK = 6,     // its square root
+    // Jensen-Shannon: sqrt(x / 2), or inf where inv_a[i] or inv_b[j] flags a row that has a
+    // negative entry or sums to zero (SciPy's answer for those).
+    POST_JENSENSHANNON = 7,
+    // Boolean metrics: x is ntt (a . b of 0/1 rows), inv_a / inv_b the rows' counts of true.
+    POST_JACCARD = 10,
+    POST_DICE = 11,
+    POST_ROGERSTANIMOTO = 12,  // also sokalmichener
+    POST_RUSSELLRAO = 13,
+    POST_SOKALSNEATH = 14,
+    POST_YULE = 15,
+    POST_KULCZYNSKI1 = 16,
 };
 
 __device__ __forceinline__ float abs_(float x) { return fabsf(x); }
@@ -47,6 +62,8 @@ __device__ __forceinline__ float pow_(float x, float p) { return powf(x, p); }
 __device__ __forceinline__ float fma_(float a, float b, float c) { return fmaf(a, b, c); }
 __device__ __forceinline__ double fma_(double a, double b, double c) { return fma(a, b, c); }
 __device__ __forceinline__ double pow_(double x, double p) { return pow(x, p); }
+__device__ __forceinline__ float log_(float x) { return logf(x); }
+__device__ __forceinline__ double log_(double x) { return log(x); }
 
 template <typename T, int OP>
 __device__ __forceinline__ void accumulate(T &acc, T &acc2, T a, T b, T p) {
@@ -70,6 +87,11 @@ __device__ __forceinline__ void accumulate(T &acc, T &acc2, T a, T b, T p) {
         acc2 += abs_(a + b);
     } else if (OP == OP_HAMMING) {
         acc += a != b ? T(1) : T(0);
+    } else if (OP == OP_JENSENSHANNON) {
+        // As SciPy: a zero (or NaN) probability contributes nothing.
+        T m = (a + b) / T(2);
+        if (a > T(0)) acc += a * log_(a / m);
+        if (b > T(0)) acc += b * log_(b / m);
     }
 }
 
@@ -86,8 +108,38 @@ __device__ __forceinline__ double finish(T acc, T acc2, int post, double p, int 
             return 1.0 - sim;
         }
         case POST_MEAN: return v / double(d);
-        default: return v;
+        case POST_TRICK_SQ:
+        case POST_TRICK: {
+            double sq = fmax(inv_a[i] + inv_b[j] - 2.0 * v, 0.0);
+            return post == POST_TRICK ? sqrt(sq) : sq;
+        }
+        case POST_JENSENSHANNON:
+            return (inv_a[i] != 0.0 || inv_b[j] != 0.0) ? __longlong_as_double(0x7ff0000000000000LL)
+                                                    : sqrt(v / 2.0);
+        default: break;
     }
+    if (post >= POST_JACCARD) {
+        // SciPy's formulas from the four counts (src/distance/bits.rs, from_counts).
+        double ntt = v, ntf = inv_a[i] - v, nft = inv_b[j] - v;
+        double nff = double(d) - ntt - ntf - nft, r = 2.0 * (ntf + nft);
+        switch (post) {
+            case POST_JACCARD: {
+                double den = ntt + ntf + nft;
+                return den == 0.0 ? 0.0 : (ntf + nft) / den;
+            }
+            case POST_DICE: return (ntf + nft) / (2.0 * ntt + ntf + nft);
+            case POST_ROGERSTANIMOTO: return r / (ntt + nff + r);
+            case POST_RUSSELLRAO: return (double(d) - ntt) / double(d);
+            case POST_SOKALSNEATH: return r / (ntt + r);
+            case POST_YULE: {
+                double half = ntf * nft;
+                return half == 0.0 ? 0.0 : 2.0 * half / (ntt * nff + half);
+            }
+            case POST_KULCZYNSKI1: return ntt / (ntf + nft);
+            default: break;
+        }
+    }
+    return v;
 }
 
 template <typename T, typename O, int OP, int TM, int TN, int BK>
@@ -162,6 +214,7 @@ __device__ __forceinline__ void cdist_tile(const T *__restrict__ A, const T *__r
 #define OPCODE_canberra OP_CANBERRA
 #define OPCODE_braycurtis OP_BRAYCURTIS
 #define OPCODE_hamming OP_HAMMING
+#define OPCODE_jensenshannon OP_JENSENSHANNON
 #define TILE_OF(TNAME, OPNAME) (OPCODE_##OPNAME == OP_BRAYCURTIS ? 4 : TILE_##TNAME)
 
 #define DEFINE_CDIST(TNAME, ONAME, OPNAME)                                                       \
@@ -180,7 +233,8 @@ __device__ __forceinline__ void cdist_tile(const T *__restrict__ A, const T *__r
     DEFINE_CDIST(TNAME, ONAME, minkowski)       \
     DEFINE_CDIST(TNAME, ONAME, canberra)        \
     DEFINE_CDIST(TNAME, ONAME, braycurtis)      \
-    DEFINE_CDIST(TNAME, ONAME, hamming)
+    DEFINE_CDIST(TNAME, ONAME, hamming)         \
+    DEFINE_CDIST(TNAME, ONAME, jensenshannon)
 
 // Gathers a strided 2-d device array into a packed row-major n x d array of T: element
 // (i, k) is at byte offset + i * s0 + k * s1 of src, of source type S. Strided (transposed,

@@ -7,7 +7,7 @@
 #![cfg(feature = "cuda")]
 
 use ndstride::device::{Device, compile_kernel, compile_kernels};
-use ndstride::distance::{Backend, CdistOptions, Metric, cdist_with, pdist_with};
+use ndstride::distance::{Backend, CdistOptions, Metric, Strategy, cdist_with, pdist_with};
 use ndstride::{DType, Error, NdArray, s};
 
 fn gpu() -> Option<Device> {
@@ -88,6 +88,16 @@ fn every_metric_matches_the_cpu() {
         "braycurtis",
         "seuclidean",
         "mahalanobis",
+        "hamming",
+        "jensenshannon",
+        "jaccard",
+        "dice",
+        "rogerstanimoto",
+        "russellrao",
+        "sokalmichener",
+        "sokalsneath",
+        "yule",
+        "kulczynski1",
     ];
     for (n, m, d) in [(1, 1, 1), (130, 67, 13), (257, 300, 64), (64, 129, 9)] {
         for dtype in [DType::F32, DType::F64] {
@@ -117,10 +127,49 @@ fn every_metric_matches_the_cpu() {
                 let tol = if dtype == DType::F32 { 2e-5 } else { 1e-12 } * (d as f64 + 2.0);
                 for (k, (a, b)) in c.iter().zip(&g).enumerate() {
                     assert!(
-                        (a - b).abs() <= tol * a.abs().max(1.0) || (a.is_nan() && b.is_nan()),
+                        a == b
+                            || (a - b).abs() <= tol * a.abs().max(1.0)
+                            || (a.is_nan() && b.is_nan()),
                         "{metric} {dtype} {n}x{m}x{d} at {k}: cpu {a}, gpu {b}"
                     );
                 }
+            }
+        }
+    }
+}
+
+/// The matmul-trick path on the GPU (the `dot` kernel and the norms) against the exact CPU
+/// distances, to the trick's rounding (the size of ‖a‖² + ‖b‖²).
+#[test]
+fn matmul_trick_on_the_gpu_matches_the_exact_distances() {
+    let Some(_) = gpu() else { return };
+    let (n, m, d) = (300, 131, 40);
+    for dtype in [DType::F32, DType::F64] {
+        let eps = if dtype == DType::F32 { 1e-6 } else { 1e-15 };
+        let xa = NdArray::uniform(&[n, d], -1.0, 1.0, 5, dtype).unwrap();
+        let xb = NdArray::uniform(&[m, d], -1.0, 1.0, 6, dtype).unwrap();
+        for name in ["sqeuclidean", "euclidean"] {
+            let metric: Metric = name.parse().unwrap();
+            let exact = cdist_with(&xa, &xb, &metric, &CdistOptions::new()).unwrap();
+            let trick = cdist_with(
+                &xa,
+                &xb,
+                &metric,
+                &CdistOptions::new()
+                    .backend(Backend::Cuda)
+                    .strategy(Strategy::MatmulTrick),
+            )
+            .unwrap_or_else(|e| panic!("{metric}: {e}"));
+            let sq = |v: f64| if name == "euclidean" { v * v } else { v };
+            for (a, b) in exact
+                .to_vec_f64()
+                .unwrap()
+                .iter()
+                .zip(trick.to_vec_f64().unwrap())
+            {
+                assert!(
+                    b >= 0.0 && (sq(*a) - sq(b)).abs() <= 64.0 * eps * d as f64 * 2.0 * d as f64
+                );
             }
         }
     }

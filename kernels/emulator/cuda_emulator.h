@@ -129,3 +129,8 @@ inline int __float_as_int(float v) {
     std::memcpy(&i, &v, 4);
     return i;
 }
+inline double __longlong_as_double(long long v) {
+    double d;
+    std::memcpy(&d, &v, 8);
+    return d;
+}

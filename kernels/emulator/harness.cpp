@@ -105,7 +105,8 @@ Runner runner(void (*kernel)(P...)) {
     REGISTER_CDIST(T, O, sqeuclidean) REGISTER_CDIST(T, O, cityblock)               \
     REGISTER_CDIST(T, O, chebyshev) REGISTER_CDIST(T, O, dot)                        \
     REGISTER_CDIST(T, O, minkowski) REGISTER_CDIST(T, O, canberra)                   \
-    REGISTER_CDIST(T, O, braycurtis) REGISTER_CDIST(T, O, hamming)
+    REGISTER_CDIST(T, O, braycurtis) REGISTER_CDIST(T, O, hamming)                   \
+    REGISTER_CDIST(T, O, jensenshannon)
 
 }  // namespace
 

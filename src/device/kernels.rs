@@ -58,7 +58,7 @@ fn source() -> String {
 fn instantiation(kernel: &str) -> Result<String> {
     let parts: Vec<&str> = kernel.split('_').collect();
     let ty = |s: &str| matches!(s, "f32" | "f64");
-    const OPS: [&str; 8] = [
+    const OPS: [&str; 9] = [
         "sqeuclidean",
         "cityblock",
         "chebyshev",
@@ -67,6 +67,7 @@ fn instantiation(kernel: &str) -> Result<String> {
         "canberra",
         "braycurtis",
         "hamming",
+        "jensenshannon",
     ];
     match parts.as_slice() {
         ["cdist", t, o, op] if ty(t) && ty(o) && OPS.contains(op) => {

@@ -10,7 +10,7 @@ use cudarc::driver::{CudaSlice, DeviceRepr, LaunchConfig, PushKernelArg, ValidAs
 
 use super::input::{cdist_dims, compute_dtype};
 use super::metric::Metric;
-use super::options::CdistOptions;
+use super::options::{CdistOptions, Strategy};
 use super::stats;
 use crate::array::NdArray;
 use crate::device::{Device, DeviceArray, cuda_error};
@@ -36,6 +36,16 @@ const POST_SQRT: i32 = 1;
 const POST_ROOT_P: i32 = 2;
 const POST_COSINE: i32 = 3;
 const POST_MEAN: i32 = 4;
+const POST_TRICK_SQ: i32 = 5;
+const POST_TRICK: i32 = 6;
+const POST_JENSENSHANNON: i32 = 7;
+const POST_JACCARD: i32 = 10;
+const POST_DICE: i32 = 11;
+const POST_ROGERSTANIMOTO: i32 = 12;
+const POST_RUSSELLRAO: i32 = 13;
+const POST_SOKALSNEATH: i32 = 14;
+const POST_YULE: i32 = 15;
+const POST_KULCZYNSKI1: i32 = 16;
 
 /// How the rows are prepared on the host before upload.
 enum Prep {
@@ -46,6 +56,36 @@ enum Prep {
     Transform(Vec<f64>),
     /// Centred (correlation), then as cosine.
     Center,
+    /// Nonzero as 1, zero as 0 (SciPy's conversion to bool) for the boolean metrics.
+    Boolean,
+    /// Divided by the row's sum (Jensen–Shannon's probability vectors).
+    Probability,
+}
+
+/// What the kernel's last step reads per row (its `inv_a` / `inv_b`), by post code.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum RowSide {
+    /// Nothing (one unread placeholder).
+    Unused,
+    /// `1 / ‖row‖` of the prepared row (cosine).
+    InverseNorm,
+    /// `‖row‖²` of the prepared row (the matmul trick).
+    SquaredNorm,
+    /// The prepared 0/1 row's count of ones (the boolean metrics).
+    Count,
+    /// 1 where SciPy's Jensen–Shannon answers inf for any pair with the row (a negative entry
+    /// or a zero sum), else 0.
+    JensenShannonFlag,
+}
+
+fn row_side(post: i32) -> RowSide {
+    match post {
+        POST_COSINE => RowSide::InverseNorm,
+        POST_TRICK | POST_TRICK_SQ => RowSide::SquaredNorm,
+        POST_JENSENSHANNON => RowSide::JensenShannonFlag,
+        p if p >= POST_JACCARD => RowSide::Count,
+        _ => RowSide::Unused,
+    }
 }
 
 /// A kernel (by op name), its last step, Minkowski's p, and the row preparation.
@@ -84,6 +124,33 @@ fn plan(metric: &Metric, d: usize) -> Result<GpuPlan> {
         Metric::Canberra => plain("canberra", POST_IDENTITY),
         Metric::BrayCurtis => plain("braycurtis", POST_IDENTITY),
         Metric::Hamming => plain("hamming", POST_MEAN),
+        Metric::JensenShannon => GpuPlan {
+            prep: Prep::Probability,
+            ..plain("jensenshannon", POST_JENSENSHANNON)
+        },
+        Metric::Jaccard
+        | Metric::Dice
+        | Metric::RogersTanimoto
+        | Metric::SokalMichener
+        | Metric::RussellRao
+        | Metric::SokalSneath
+        | Metric::Yule
+        | Metric::Kulczynski1 => {
+            let post = match metric {
+                Metric::Jaccard => POST_JACCARD,
+                Metric::Dice => POST_DICE,
+                Metric::RogersTanimoto | Metric::SokalMichener => POST_ROGERSTANIMOTO,
+                Metric::RussellRao => POST_RUSSELLRAO,
+                Metric::SokalSneath => POST_SOKALSNEATH,
+                Metric::Yule => POST_YULE,
+                _ => POST_KULCZYNSKI1,
+            };
+            // ntt = a · b of the 0/1 rows; the other counts follow from the rows' counts.
+            GpuPlan {
+                prep: Prep::Boolean,
+                ..plain("dot", post)
+            }
+        }
         Metric::Minkowski { p, w } => {
             // Σ w·|u − v|^p = Σ |w^(1/p)·u − w^(1/p)·v|^p for w ≥ 0 (checked by validate).
             let prep = |root: f64| match w {
@@ -131,6 +198,37 @@ fn plan(metric: &Metric, d: usize) -> Result<GpuPlan> {
     })
 }
 
+/// The matmul-trick form of a euclidean-family plan (`‖a‖² + ‖b‖² − 2·a·b`, the seed's
+/// CuPy lab): the same prepared rows through the `dot` kernel. `None` for other metrics.
+fn trick_plan(plan: GpuPlan) -> Option<GpuPlan> {
+    let post = match (plan.op, plan.post) {
+        ("sqeuclidean", POST_IDENTITY) => POST_TRICK_SQ,
+        ("sqeuclidean", POST_SQRT) => POST_TRICK,
+        _ => return None,
+    };
+    Some(GpuPlan {
+        op: "dot",
+        post,
+        ..plan
+    })
+}
+
+/// The plan for the options' strategy: `MatmulTrick` takes the trick form of the euclidean
+/// family, and cosine and correlation as they are (already a product of normalised rows);
+/// other metrics are an error under it, as on the CPU. The other strategies name CPU loop
+/// shapes and all mean the tiled kernels here.
+fn strategy_plan(plan: GpuPlan, metric: &Metric, strategy: Strategy) -> Result<GpuPlan> {
+    if strategy != Strategy::MatmulTrick || plan.post == POST_COSINE {
+        return Ok(plan);
+    }
+    trick_plan(plan).ok_or_else(|| {
+        Error::invalid(format!(
+            "the matmul strategy computes the euclidean family, cosine and correlation, not \
+             {metric}; use the simd strategy"
+        ))
+    })
+}
+
 /// Whether `Backend::Auto` should use the GPU for this problem.
 pub(crate) fn auto_picks_gpu(metric: &Metric, n: usize, m: usize, d: usize) -> bool {
     let work = n as u128 * m as u128 * d.max(1) as u128;
@@ -142,41 +240,56 @@ pub(crate) fn auto_picks_gpu(metric: &Metric, n: usize, m: usize, d: usize) -> b
     work >= AUTO_MIN_WORK && has_kernel && Device::is_available()
 }
 
-/// The rows of `x` as prepared for `plan`, row-major, in `T`.
-fn prepared_rows<T: Element>(x: &NdArray, d: usize, prep: &Prep) -> Result<Vec<T>> {
-    let rows = x.to_vec_f64()?;
-    let out = match prep {
-        Prep::None => rows,
-        Prep::Scale(s) => rows
-            .chunks_exact(d.max(1))
-            .flat_map(|r| r.iter().zip(s).map(|(v, s)| v * s))
-            .collect(),
-        Prep::Transform(l) => rows
-            .chunks_exact(d.max(1))
-            .flat_map(|r| (0..d).map(move |c| (0..d).map(|k| r[k] * l[k * d + c]).sum::<f64>()))
-            .collect(),
-        Prep::Center => rows
-            .chunks_exact(d.max(1))
-            .flat_map(|r| {
-                let mean = r.iter().sum::<f64>() / d as f64;
-                r.iter().map(move |v| v - mean)
-            })
-            .collect(),
+/// The rows of `x` as prepared for `plan`, row-major, in `T`, and what the kernel's last step
+/// reads per row ([`RowSide`]; one placeholder when nothing).
+fn prepared_rows<T: Element>(x: &NdArray, d: usize, plan: &GpuPlan) -> Result<(Vec<T>, Vec<f64>)> {
+    let raw = x.to_vec_f64()?;
+    let rows = |f: &dyn Fn(&[f64]) -> Vec<f64>| -> Vec<f64> {
+        raw.chunks_exact(d.max(1)).flat_map(f).collect()
     };
-    Ok(out.into_iter().map(T::from_f64).collect())
-}
-
-/// `1 / ‖row‖` of prepared rows, for cosine's last step.
-fn inverse_norms<T: Element>(rows: &[T], d: usize) -> Vec<f64> {
-    rows.chunks_exact(d.max(1))
-        .map(|r| {
-            1.0 / r
-                .iter()
-                .map(|v| v.to_f64() * v.to_f64())
-                .sum::<f64>()
-                .sqrt()
-        })
-        .collect()
+    let prepared = match &plan.prep {
+        Prep::None => raw.clone(),
+        Prep::Scale(s) => rows(&|r| r.iter().zip(s).map(|(v, s)| v * s).collect()),
+        Prep::Transform(l) => rows(&|r| {
+            (0..d)
+                .map(|c| (0..d).map(|k| r[k] * l[k * d + c]).sum())
+                .collect()
+        }),
+        Prep::Center => rows(&|r| {
+            let mean = r.iter().sum::<f64>() / d as f64;
+            r.iter().map(|v| v - mean).collect()
+        }),
+        Prep::Boolean => raw
+            .iter()
+            .map(|&v| if v != 0.0 { 1.0 } else { 0.0 })
+            .collect(),
+        // Summed in order, as SciPy and the CPU back end do.
+        Prep::Probability => rows(&|r| {
+            let sum = r.iter().fold(0.0, |a, v| a + v);
+            r.iter().map(|v| v / sum).collect()
+        }),
+    };
+    let prepared: Vec<T> = prepared.into_iter().map(T::from_f64).collect();
+    let per_row = |f: &dyn Fn(&[T], &[f64]) -> f64| -> Vec<f64> {
+        prepared
+            .chunks_exact(d.max(1))
+            .zip(raw.chunks_exact(d.max(1)))
+            .map(|(p, r)| f(p, r))
+            .collect()
+    };
+    let norm2 = |p: &[T]| p.iter().map(|v| v.to_f64() * v.to_f64()).sum::<f64>();
+    let side = match row_side(plan.post) {
+        RowSide::Unused => vec![],
+        RowSide::InverseNorm => per_row(&|p, _| 1.0 / norm2(p).sqrt()),
+        RowSide::SquaredNorm => per_row(&|p, _| norm2(p)),
+        RowSide::Count => per_row(&|p, _| p.iter().map(|v| v.to_f64()).sum()),
+        RowSide::JensenShannonFlag => per_row(&|_, r| {
+            let bad = r.iter().any(|&v| v < 0.0) || r.iter().fold(0.0, |a, v| a + v) == 0.0;
+            if bad { 1.0 } else { 0.0 }
+        }),
+    };
+    let side = if side.is_empty() { vec![0.0] } else { side };
+    Ok((prepared, side))
 }
 
 fn as_i32(v: usize, what: &str) -> Result<i32> {
@@ -249,12 +362,14 @@ pub(crate) fn cdist(
     opts: &CdistOptions,
 ) -> Result<NdArray> {
     let (n, m, d) = cdist_dims(xa, xb)?;
-    let plan = plan(metric, d)?;
+    let plan = strategy_plan(plan(metric, d)?, metric, opts.strategy)?;
     let device = default_device()?;
-    match (
-        compute_dtype(xa, Some(xb), opts.accumulate_f64),
-        opts.out_dtype,
-    ) {
+    // Counts of ones are exact in float32 only below 2^24 features.
+    let t = match compute_dtype(xa, Some(xb), opts.accumulate_f64) {
+        DType::F32 if row_side(plan.post) == RowSide::Count && d >= 1 << 24 => DType::F64,
+        t => t,
+    };
+    match (t, opts.out_dtype) {
         (DType::F32, DType::F32) => run::<f32, f32>(&device, xa, xb, &plan, (n, m, d)),
         (DType::F32, _) => run::<f32, f64>(&device, xa, xb, &plan, (n, m, d)),
         (_, DType::F32) => run::<f64, f32>(&device, xa, xb, &plan, (n, m, d)),
@@ -272,9 +387,9 @@ fn run<T: Element + DeviceRepr, O: Element + DeviceRepr + ValidAsZeroBits>(
     if n == 0 || m == 0 {
         return NdArray::zeros(&[n, m], O::DTYPE);
     }
-    let (a, b) = (
-        prepared_rows::<T>(xa, d, &plan.prep)?,
-        prepared_rows::<T>(xb, d, &plan.prep)?,
+    let ((a, inv_a), (b, inv_b)) = (
+        prepared_rows::<T>(xa, d, plan)?,
+        prepared_rows::<T>(xb, d, plan)?,
     );
     let stream = device.stream();
     // A zero-byte allocation is an error in CUDA: no features (d = 0) upload one spare zero.
@@ -286,11 +401,6 @@ fn run<T: Element + DeviceRepr, O: Element + DeviceRepr + ValidAsZeroBits>(
     };
     let up = cuda_error("copying inputs to the device");
     let (a_dev, b_dev) = (upload(&a)?, upload(&b)?);
-    let (inv_a, inv_b) = if plan.post == POST_COSINE {
-        (inverse_norms(&a, d), inverse_norms(&b, d))
-    } else {
-        (vec![0.0], vec![0.0])
-    };
     let inv_a_dev = stream.clone_htod(&inv_a).map_err(&up)?;
     let inv_b_dev = stream.clone_htod(&inv_b).map_err(&up)?;
     let name = format!(
@@ -309,7 +419,7 @@ fn run<T: Element + DeviceRepr, O: Element + DeviceRepr + ValidAsZeroBits>(
     let (m32, d32) = (as_i32(m, "m")?, as_i32(d, "d")?);
     for RowBlock { r0, rows, grid } in row_blocks(n, m, rows_per_block, (bm, bn)) {
         let a_block = a_dev.slice((r0 * d).min(a_dev.len() - 1)..);
-        let inv_a_block = if plan.post == POST_COSINE {
+        let inv_a_block = if row_side(plan.post) != RowSide::Unused {
             inv_a_dev.slice(r0..r0 + rows)
         } else {
             inv_a_dev.slice(..)
@@ -335,8 +445,8 @@ fn run<T: Element + DeviceRepr, O: Element + DeviceRepr + ValidAsZeroBits>(
             .arg(&inv_b_dev);
         // SAFETY: the arguments match the kernel's signature in kernels/cdist.cu (const T*
         // A of rows × d, const T* B of m × d, O* out of rows × m with row stride m, the three
-        // sizes, ldo, p, post, and inv_a / inv_b of at least rows / m entries when post is
-        // cosine, one entry otherwise, unread); the grid covers rows × m in tiles of bm × bn
+        // sizes, ldo, p, post, and inv_a / inv_b of at least rows / m entries when the post
+        // code reads them (row_side), one entry otherwise, unread); the grid covers rows × m in tiles of bm × bn
         // and the kernel checks every index against rows and m.
         unsafe { launch.launch(cfg) }.map_err(cuda_error("launching a distance kernel"))?;
         stream
@@ -386,8 +496,8 @@ pub fn cdist_device(
         ));
     }
     metric.validate(d)?;
-    let plan = plan(metric, d)?;
-    if !matches!(plan.prep, Prep::None) || plan.post == POST_COSINE {
+    let plan = strategy_plan(plan(metric, d)?, metric, opts.strategy)?;
+    if !matches!(plan.prep, Prep::None) || row_side(plan.post) != RowSide::Unused {
         return Err(Error::Cuda(format!(
             "the {metric} metric needs prepared rows, not yet done on the device: pass host \
              arrays with the cuda backend"

@@ -126,18 +126,17 @@ fn emulated_cdist<T: Element, O: Element>(
     xb: &NdArray,
     metric: &Metric,
     rows_per_block: usize,
+    trick: bool,
 ) -> Result<Vec<f64>> {
     let (n, m, d) = cdist_dims(xa, xb)?;
-    let plan = plan(metric, d)?;
-    let (a, b) = (
-        prepared_rows::<T>(xa, d, &plan.prep)?,
-        prepared_rows::<T>(xb, d, &plan.prep)?,
-    );
-    let (inv_a, inv_b) = if plan.post == POST_COSINE {
-        (inverse_norms(&a, d), inverse_norms(&b, d))
-    } else {
-        (vec![0.0], vec![0.0])
+    let plan = match plan(metric, d)? {
+        p if trick => trick_plan(p).expect("a euclidean-family metric"),
+        p => p,
     };
+    let ((a, inv_a), (b, inv_b)) = (
+        prepared_rows::<T>(xa, d, &plan)?,
+        prepared_rows::<T>(xb, d, &plan)?,
+    );
     let name = format!(
         "cdist_{}_{}_{}",
         type_name(T::DTYPE),
@@ -146,7 +145,7 @@ fn emulated_cdist<T: Element, O: Element>(
     );
     let mut out = vec![f64::NAN; n * m];
     for RowBlock { r0, rows, grid } in row_blocks(n, m, rows_per_block, tile(T::DTYPE, plan.op)) {
-        let inv_a_block = if plan.post == POST_COSINE {
+        let inv_a_block = if row_side(plan.post) != RowSide::Unused {
             &inv_a[r0..r0 + rows]
         } else {
             &inv_a[..]
@@ -175,20 +174,30 @@ fn emulated_cdist<T: Element, O: Element>(
     Ok(out)
 }
 
-/// Deterministic values in [-2, 2) on a grid of quarters, so that Hamming and Chebyshev see
-/// ties and exact zeros (canberra's 0/0 terms).
-fn data(rows: usize, d: usize, seed: u64) -> NdArray {
+/// Deterministic values in [-2, 2) (or [0, 2] for `probabilities`) on a grid of quarters,
+/// so that Hamming, Chebyshev and the boolean metrics see ties and exact zeros (canberra's
+/// 0/0 terms). Probability rows include a zero row and one with a negative entry, for which
+/// SciPy's Jensen–Shannon is inf.
+fn data(rows: usize, d: usize, seed: u64, probabilities: bool) -> NdArray {
     let mut s = seed
         .wrapping_mul(6364136223846793005)
         .wrapping_add(1442695040888963407);
-    let vals: Vec<f64> = (0..rows * d)
+    let mut vals: Vec<f64> = (0..rows * d)
         .map(|_| {
             s = s
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
-            ((s >> 33) % 16) as f64 / 4.0 - 2.0
+            if probabilities {
+                ((s >> 33) % 9) as f64 / 4.0
+            } else {
+                ((s >> 33) % 16) as f64 / 4.0 - 2.0
+            }
         })
         .collect();
+    if probabilities && rows > 2 && d > 0 {
+        vals[d..2 * d].fill(0.0);
+        vals[2 * d] = -1.0;
+    }
     NdArray::from_vec(vals, &[rows, d]).unwrap()
 }
 
@@ -203,6 +212,15 @@ fn every_gpu_metric(d: usize) -> Vec<Metric> {
         "canberra",
         "braycurtis",
         "hamming",
+        "jensenshannon",
+        "jaccard",
+        "dice",
+        "rogerstanimoto",
+        "russellrao",
+        "sokalmichener",
+        "sokalsneath",
+        "yule",
+        "kulczynski1",
     ]
     .iter()
     .map(|n| n.parse().unwrap())
@@ -230,8 +248,6 @@ fn check<T: Element, O: Element>(
     (n, m, d): (usize, usize, usize),
     rows_per_block: usize,
 ) {
-    let (xa, xb) = (data(n, d, 1), data(m, d, 2));
-    let (xa_t, xb_t) = (xa.astype(T::DTYPE).unwrap(), xb.astype(T::DTYPE).unwrap());
     // float32 computes in float32 on both back ends; allow its rounding (more for the
     // pow-based Minkowski and the Cholesky-transformed Mahalanobis).
     let tol = if T::DTYPE == DType::F32 || O::DTYPE == DType::F32 {
@@ -240,16 +256,19 @@ fn check<T: Element, O: Element>(
         1e-12
     };
     for metric in every_gpu_metric(d) {
+        let js = metric == Metric::JensenShannon;
+        let (xa, xb) = (data(n, d, 1, js), data(m, d, 2, js));
+        let (xa, xb) = (xa.astype(T::DTYPE).unwrap(), xb.astype(T::DTYPE).unwrap());
         let cpu = cdist_with(
-            &xa_t,
-            &xb_t,
+            &xa,
+            &xb,
             &metric,
             &CdistOptions::new().out_dtype(DType::F64),
         )
         .unwrap()
         .to_vec_f64()
         .unwrap();
-        let gpu = emulated_cdist::<T, O>(exe, &xa_t, &xb_t, &metric, rows_per_block).unwrap();
+        let gpu = emulated_cdist::<T, O>(exe, &xa, &xb, &metric, rows_per_block, false).unwrap();
         for (k, (g, c)) in gpu.iter().zip(&cpu).enumerate() {
             let scale = c.abs().max(1.0);
             assert!(
@@ -264,6 +283,48 @@ fn check<T: Element, O: Element>(
     }
 }
 
+/// The matmul-trick path against the exact CPU result: squared distances agree to rounding
+/// of the size of `‖a‖² + ‖b‖²` (the trick's cancellation), never below zero.
+fn check_trick<T: Element>(exe: &Path, (n, m, d): (usize, usize, usize)) {
+    let eps = if T::DTYPE == DType::F32 { 1e-6 } else { 1e-15 };
+    let (xa, xb) = (data(n, d, 3, false), data(m, d, 4, false));
+    let (xa, xb) = (xa.astype(T::DTYPE).unwrap(), xb.astype(T::DTYPE).unwrap());
+    let euclidean_family = every_gpu_metric(d)
+        .into_iter()
+        .filter(|mt| trick_plan(plan(mt, d).unwrap()).is_some());
+    let mut seen = 0;
+    for metric in euclidean_family {
+        seen += 1;
+        let squared = metric == Metric::SqEuclidean;
+        let cpu = cdist_with(
+            &xa,
+            &xb,
+            &metric,
+            &CdistOptions::new().out_dtype(DType::F64),
+        )
+        .unwrap()
+        .to_vec_f64()
+        .unwrap();
+        let gpu = emulated_cdist::<T, f64>(exe, &xa, &xb, &metric, usize::MAX, true).unwrap();
+        let sq = |v: f64| if squared { v } else { v * v };
+        let norms: f64 = cpu.iter().map(|&c| sq(c)).fold(0.0, f64::max) + 1.0;
+        for (k, (g, c)) in gpu.iter().zip(&cpu).enumerate() {
+            assert!(*g >= 0.0, "{metric}: trick gave {g} at {k}");
+            assert!(
+                (sq(*g) - sq(*c)).abs() <= 64.0 * eps * d as f64 * norms,
+                "{metric} {} trick ({n}, {m}, {d}) at ({}, {}): {g} vs exact {c}",
+                T::DTYPE,
+                k / m,
+                k % m
+            );
+        }
+    }
+    assert!(
+        seen >= 6,
+        "the euclidean family has a trick form ({seen} metrics)"
+    );
+}
+
 #[test]
 fn every_kernel_matches_the_cpu_back_end_on_the_emulator() {
     let Some(exe) = harness() else { return };
@@ -274,6 +335,13 @@ fn every_kernel_matches_the_cpu_back_end_on_the_emulator() {
     check::<f64, f64>(exe, (67, 33, 9), usize::MAX);
     check::<f64, f32>(exe, (3, 2, 1), usize::MAX);
     check::<f64, f64>(exe, (150, 7, 3), 40);
+}
+
+#[test]
+fn matmul_trick_kernels_match_the_exact_distances_on_the_emulator() {
+    let Some(exe) = harness() else { return };
+    check_trick::<f32>(exe, (131, 65, 24));
+    check_trick::<f64>(exe, (70, 9, 5));
 }
 
 #[test]
