@@ -142,19 +142,16 @@ __device__ __forceinline__ double finish(T acc, T acc2, int post, double p, int 
     return v;
 }
 
-template <typename T, typename O, int OP, int TM, int TN, int BK>
-__device__ __forceinline__ void cdist_tile(const T *__restrict__ A, const T *__restrict__ B,
-                                           O *__restrict__ out, int n, int m, int d,
-                                           long long ldo, double p_, int post,
-                                           const double *__restrict__ inv_a,
-                                           const double *__restrict__ inv_b) {
+// The block's BM x BN tile of accumulators for output rows row0.. and columns col0..: each
+// thread's TM x TN share of it in `acc` (and `acc2`, Bray-Curtis's denominators).
+template <typename T, int OP, int TM, int TN, int BK>
+__device__ __forceinline__ void accumulate_tile(const T *__restrict__ A, const T *__restrict__ B,
+                                                int n, int m, int d, int row0, int col0, T p,
+                                                T (&acc)[TM][TN], T (&acc2)[TM][TN]) {
     const int BM = TY * TM, BN = TX * TN;
     __shared__ T As[BK][TY * TM];
     __shared__ T Bs[BK][TX * TN];
     const int tid = threadIdx.x, tx = tid % TX, ty = tid / TX;
-    const int row0 = blockIdx.y * BM, col0 = blockIdx.x * BN;
-    const T p = T(p_);
-    T acc[TM][TN], acc2[TM][TN];
 #pragma unroll
     for (int i = 0; i < TM; ++i)
 #pragma unroll
@@ -185,6 +182,18 @@ __device__ __forceinline__ void cdist_tile(const T *__restrict__ A, const T *__r
         }
         __syncthreads();
     }
+}
+
+template <typename T, typename O, int OP, int TM, int TN, int BK>
+__device__ __forceinline__ void cdist_tile(const T *__restrict__ A, const T *__restrict__ B,
+                                           O *__restrict__ out, int n, int m, int d,
+                                           long long ldo, double p_, int post,
+                                           const double *__restrict__ inv_a,
+                                           const double *__restrict__ inv_b) {
+    const int tid = threadIdx.x, tx = tid % TX, ty = tid / TX;
+    const int row0 = blockIdx.y * TY * TM, col0 = blockIdx.x * TX * TN;
+    T acc[TM][TN], acc2[TM][TN];
+    accumulate_tile<T, OP, TM, TN, BK>(A, B, n, m, d, row0, col0, T(p_), acc, acc2);
 #pragma unroll
     for (int i = 0; i < TM; ++i) {
         int r = row0 + ty + i * TY;
@@ -196,6 +205,76 @@ __device__ __forceinline__ void cdist_tile(const T *__restrict__ A, const T *__r
                 out[(long long)r * ldo + c] =
                     O(finish<T, OP>(acc[i][j], acc2[i][j], post, p_, d, r, c, inv_a, inv_b));
         }
+    }
+}
+
+// Whether distance `v` of column `j` goes before `w` of column `at` in a k-nearest list, as
+// the CPU back end ranks: numbers before NaN, smaller first, the lower column on a tie. The
+// columns arrive in increasing order, so a tie keeps the one already listed; `at` < 0 is an
+// empty slot.
+__device__ __forceinline__ bool ranks_before(double v, double w, long long at) {
+    if (at < 0) return true;
+    if (v != v) return false;
+    if (w != w) return true;
+    return v < w;
+}
+
+// k nearest columns of every row, the distance matrix never written out: a block owns BM
+// rows and walks all of B in BN-column tiles; each tile's distances go to shared memory and
+// one thread per row folds them, in column order, into the row's sorted list, which lives
+// in the outputs (n x k distances, n x k indices, filled with k < 0 slots marked -1 first).
+template <typename T, int OP, int TM, int TN, int BK>
+__device__ __forceinline__ void knn_rows(const T *__restrict__ A, const T *__restrict__ B, int n,
+                                         int m, int d, int k, double p_, int post,
+                                         const double *__restrict__ inv_a,
+                                         const double *__restrict__ inv_b,
+                                         double *__restrict__ out_dist,
+                                         long long *__restrict__ out_idx) {
+    const int BM = TY * TM, BN = TX * TN;
+    __shared__ double S[TY * TM][TX * TN + 1];  // +1: the row scans do not share a bank
+    const int tid = threadIdx.x, tx = tid % TX, ty = tid / TX;
+    const int row0 = blockIdx.x * BM;
+    for (int e = tid; e < BM * k; e += THREADS) {
+        long long r = row0 + e / k;
+        if (r < n) {
+            out_dist[r * k + e % k] = 0.0;
+            out_idx[r * k + e % k] = -1;
+        }
+    }
+    __syncthreads();  // the lists are read by other threads than those that cleared them
+    T acc[TM][TN], acc2[TM][TN];
+    for (int col0 = 0; col0 < m; col0 += BN) {
+        accumulate_tile<T, OP, TM, TN, BK>(A, B, n, m, d, row0, col0, T(p_), acc, acc2);
+#pragma unroll
+        for (int i = 0; i < TM; ++i)
+#pragma unroll
+            for (int j = 0; j < TN; ++j) {
+                int r = row0 + ty + i * TY, c = col0 + tx + j * TX;
+                S[ty + i * TY][tx + j * TX] =
+                    (r < n && c < m)
+                        ? finish<T, OP>(acc[i][j], acc2[i][j], post, p_, d, r, c, inv_a, inv_b)
+                        : 0.0;
+            }
+        __syncthreads();
+        const long long r = row0 + tid;
+        if (tid < BM && r < n) {
+            double *dist = out_dist + r * k;
+            long long *idx = out_idx + r * k;
+            const int cols = min(BN, m - col0);
+            for (int c = 0; c < cols; ++c) {
+                const double v = S[tid][c];
+                if (!ranks_before(v, dist[k - 1], idx[k - 1])) continue;
+                int at = k - 1;
+                while (at > 0 && ranks_before(v, dist[at - 1], idx[at - 1])) {
+                    dist[at] = dist[at - 1];
+                    idx[at] = idx[at - 1];
+                    --at;
+                }
+                dist[at] = v;
+                idx[at] = col0 + c;
+            }
+        }
+        __syncthreads();  // S is rewritten by the next tile
     }
 }
 
@@ -236,6 +315,28 @@ __device__ __forceinline__ void cdist_tile(const T *__restrict__ A, const T *__r
     DEFINE_CDIST(TNAME, ONAME, hamming)         \
     DEFINE_CDIST(TNAME, ONAME, jensenshannon)
 
+// The fused kNN kernels: 4 x 4 register blocks (a 64 x 64 tile) for every type, so that the
+// tile of distances fits in shared memory beside the staged inputs.
+#define DEFINE_KNN(TNAME, OPNAME)                                                            \
+    extern "C" __global__ void __launch_bounds__(THREADS) knn_##TNAME##_##OPNAME(             \
+        const TYPE_##TNAME *A, const TYPE_##TNAME *B, int n, int m, int d, int k, double p,   \
+        int post, const double *inv_a, const double *inv_b, double *out_dist,                 \
+        long long *out_idx) {                                                                  \
+        knn_rows<TYPE_##TNAME, OPCODE_##OPNAME, 4, 4, 8>(A, B, n, m, d, k, p, post, inv_a,     \
+                                                          inv_b, out_dist, out_idx);          \
+    }
+
+#define DEFINE_KNN_OPS(TNAME)                 \
+    DEFINE_KNN(TNAME, sqeuclidean)            \
+    DEFINE_KNN(TNAME, cityblock)              \
+    DEFINE_KNN(TNAME, chebyshev)              \
+    DEFINE_KNN(TNAME, dot)                    \
+    DEFINE_KNN(TNAME, minkowski)              \
+    DEFINE_KNN(TNAME, canberra)               \
+    DEFINE_KNN(TNAME, braycurtis)             \
+    DEFINE_KNN(TNAME, hamming)                \
+    DEFINE_KNN(TNAME, jensenshannon)
+
 // Gathers a strided 2-d device array into a packed row-major n x d array of T: element
 // (i, k) is at byte offset + i * s0 + k * s1 of src, of source type S. Strided (transposed,
 // sliced, reversed) device arrays are packed here, never through the host.
@@ -259,6 +360,8 @@ DEFINE_OPS(f32, f32)
 DEFINE_OPS(f32, f64)
 DEFINE_OPS(f64, f32)
 DEFINE_OPS(f64, f64)
+DEFINE_KNN_OPS(f32)
+DEFINE_KNN_OPS(f64)
 DEFINE_PACK(f32, f32)
 DEFINE_PACK(f32, f64)
 DEFINE_PACK(f64, f32)

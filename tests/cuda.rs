@@ -7,7 +7,9 @@
 #![cfg(feature = "cuda")]
 
 use ndstride::device::{Device, compile_kernel, compile_kernels};
-use ndstride::distance::{Backend, CdistOptions, Metric, Strategy, cdist_with, pdist_with};
+use ndstride::distance::{
+    Backend, CdistOptions, Metric, Strategy, cdist_with, knn_with, pdist_with,
+};
 use ndstride::{DType, Error, NdArray, s};
 
 fn gpu() -> Option<Device> {
@@ -61,7 +63,17 @@ fn without_a_driver_every_entry_point_says_so() {
     let e = cdist_with(&x, &x, &Metric::Euclidean, &cuda).unwrap_err();
     assert!(e.to_string().contains("CUDA"), "{e}");
     assert!(pdist_with(&x, &Metric::Euclidean, &cuda).is_err());
+    let e = knn_with(&x, &x, 2, &Metric::Cityblock, &cuda).unwrap_err();
+    assert!(e.to_string().contains("CUDA"), "{e}");
     // Auto falls back to the CPU.
+    let auto_knn = knn_with(
+        &x,
+        &x,
+        2,
+        &Metric::Cityblock,
+        &CdistOptions::new().backend(Backend::Auto),
+    );
+    assert_eq!(auto_knn.unwrap().indices.shape(), &[3, 2]);
     let auto = CdistOptions::new().backend(Backend::Auto);
     assert_eq!(
         cdist_with(&x, &x, &Metric::Euclidean, &auto)
@@ -132,6 +144,78 @@ fn every_metric_matches_the_cpu() {
                             || (a.is_nan() && b.is_nan()),
                         "{metric} {dtype} {n}x{m}x{d} at {k}: cpu {a}, gpu {b}"
                     );
+                }
+            }
+        }
+    }
+}
+
+/// The fused kNN kernel on the GPU against the CPU search: the same distances, and indices
+/// at those distances (the very same indices where both compute exactly).
+#[test]
+fn knn_on_the_gpu_matches_the_cpu() {
+    let Some(_) = gpu() else { return };
+    for (n, m, d, k) in [(300, 1000, 24, 10), (5, 70, 3, 70), (129, 65, 64, 1)] {
+        for dtype in [DType::F32, DType::F64] {
+            // Integers: exact distances, so ties are real and the tie rule is tested.
+            let xa = NdArray::uniform(&[n, d], 0.0, 4.0, 7, DType::F64)
+                .unwrap()
+                .floor()
+                .unwrap()
+                .astype(dtype)
+                .unwrap();
+            let xb = NdArray::uniform(&[m, d], 0.0, 4.0, 8, DType::F64)
+                .unwrap()
+                .floor()
+                .unwrap()
+                .astype(dtype)
+                .unwrap();
+            for name in [
+                "sqeuclidean",
+                "euclidean",
+                "cityblock",
+                "chebyshev",
+                "cosine",
+                "canberra",
+                "jaccard",
+            ] {
+                let metric: Metric = name.parse().unwrap();
+                let cpu = knn_with(&xa, &xb, k, &metric, &CdistOptions::new()).unwrap();
+                let gpu = knn_with(
+                    &xa,
+                    &xb,
+                    k,
+                    &metric,
+                    &CdistOptions::new().backend(Backend::Cuda),
+                )
+                .unwrap_or_else(|e| panic!("{metric}: {e}"));
+                let (ci, cd) = (
+                    cpu.indices.to_vec::<i64>().unwrap(),
+                    cpu.distances.to_vec_f64().unwrap(),
+                );
+                let (gi, gd) = (
+                    gpu.indices.to_vec::<i64>().unwrap(),
+                    gpu.distances.to_vec_f64().unwrap(),
+                );
+                let tol = if dtype == DType::F32 { 1e-5 } else { 1e-12 };
+                for t in 0..n * k {
+                    assert!(
+                        cd[t] == gd[t] || (cd[t] - gd[t]).abs() <= tol * cd[t].abs().max(1.0),
+                        "{metric} {dtype} at {t}: cpu {} gpu {}",
+                        cd[t],
+                        gd[t]
+                    );
+                    if [
+                        "sqeuclidean",
+                        "euclidean",
+                        "cityblock",
+                        "chebyshev",
+                        "jaccard",
+                    ]
+                    .contains(&name)
+                    {
+                        assert_eq!(ci[t], gi[t], "{metric} {dtype} at {t}");
+                    }
                 }
             }
         }

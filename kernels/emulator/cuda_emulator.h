@@ -134,3 +134,5 @@ inline double __longlong_as_double(long long v) {
     std::memcpy(&d, &v, 8);
     return d;
 }
+using std::min;
+using std::max;

@@ -108,12 +108,19 @@ Runner runner(void (*kernel)(P...)) {
     REGISTER_CDIST(T, O, braycurtis) REGISTER_CDIST(T, O, hamming)                   \
     REGISTER_CDIST(T, O, jensenshannon)
 
+#define REGISTER_KNN(T, OP) {"knn_" #T "_" #OP, runner(knn_##T##_##OP)},
+#define REGISTER_KNN_OPS(T)                                                          \
+    REGISTER_KNN(T, sqeuclidean) REGISTER_KNN(T, cityblock) REGISTER_KNN(T, chebyshev) \
+    REGISTER_KNN(T, dot) REGISTER_KNN(T, minkowski) REGISTER_KNN(T, canberra)          \
+    REGISTER_KNN(T, braycurtis) REGISTER_KNN(T, hamming) REGISTER_KNN(T, jensenshannon)
+
 }  // namespace
 
 int main(int argc, char **argv) {
     if (argc < 5) fail("usage: harness KERNEL GRID_X GRID_Y BLOCK_X ARG...");
     const std::map<std::string, Runner> kernels = {
         REGISTER_OPS(f32, f32) REGISTER_OPS(f32, f64) REGISTER_OPS(f64, f32) REGISTER_OPS(f64, f64)
+        REGISTER_KNN_OPS(f32) REGISTER_KNN_OPS(f64)
         {"pack_f32_f32", runner(pack_f32_f32)},
         {"pack_f32_f64", runner(pack_f32_f64)},
         {"pack_f64_f32", runner(pack_f64_f32)},

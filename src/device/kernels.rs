@@ -53,7 +53,7 @@ fn source() -> String {
         .collect()
 }
 
-/// `DEFINE_CDIST(t, o, op)` or `DEFINE_PACK(s, t)` for a kernel name of `kernels/cdist.cu`
+/// `DEFINE_CDIST(t, o, op)`, `DEFINE_KNN(t, op)` or `DEFINE_PACK(s, t)` for a kernel name of `kernels/cdist.cu`
 /// (`cdist_f32_f64_cityblock`, `pack_f64_f32`).
 fn instantiation(kernel: &str) -> Result<String> {
     let parts: Vec<&str> = kernel.split('_').collect();
@@ -73,6 +73,7 @@ fn instantiation(kernel: &str) -> Result<String> {
         ["cdist", t, o, op] if ty(t) && ty(o) && OPS.contains(op) => {
             Ok(format!("DEFINE_CDIST({t}, {o}, {op})\n"))
         }
+        ["knn", t, op] if ty(t) && OPS.contains(op) => Ok(format!("DEFINE_KNN({t}, {op})\n")),
         ["pack", s, t] if ty(s) && ty(t) => Ok(format!("DEFINE_PACK({s}, {t})\n")),
         _ => Err(Error::Cuda(format!("no kernel named {kernel}"))),
     }
@@ -156,6 +157,10 @@ mod tests {
             "DEFINE_CDIST(f32, f64, cityblock)\n"
         );
         assert_eq!(
+            instantiation("knn_f32_cityblock").unwrap(),
+            "DEFINE_KNN(f32, cityblock)\n"
+        );
+        assert_eq!(
             instantiation("pack_f64_f32").unwrap(),
             "DEFINE_PACK(f64, f32)\n"
         );
@@ -164,6 +169,7 @@ mod tests {
             "cdist_f32_f32_x",
             "pack_f32",
             "cdist_f32_f32_dot_x",
+            "knn_f32_f32_dot",
         ] {
             assert!(instantiation(bad).is_err(), "{bad}");
         }

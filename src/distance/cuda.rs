@@ -459,6 +459,135 @@ fn run<T: Element + DeviceRepr, O: Element + DeviceRepr + ValidAsZeroBits>(
     NdArray::from_vec(host, &[n, m])
 }
 
+/// Rows per launch of the kNN kernels (`knn_rows`' 4 × 4 register blocks × 16 threads).
+const KNN_ROWS: usize = 64;
+
+/// The fused kNN kernel's plan for a metric whose data-derived defaults are filled in, and
+/// whether the host takes the square root of the survivors: euclidean ranks by squared
+/// distances, as the CPU back end does, so that both see the same ties.
+fn knn_plan(metric: &Metric, d: usize) -> Result<(GpuPlan, bool)> {
+    let p = plan(metric, d)?;
+    Ok(if p.op == "sqeuclidean" && p.post == POST_SQRT {
+        (
+            GpuPlan {
+                post: POST_IDENTITY,
+                ..p
+            },
+            true,
+        )
+    } else {
+        (p, false)
+    })
+}
+
+/// The `k` nearest rows of `xb` for every row of `xa` on the GPU, the distance matrix never
+/// written out (kernels/cdist.cu, `knn_rows`): `(indices, distances)`, row-major `n × k`.
+/// `metric`'s data-derived defaults must be filled in; `k` is checked by the caller. The
+/// tiled kernels are exact, so the options' strategy does not change the result.
+pub(crate) fn knn(
+    xa: &NdArray,
+    xb: &NdArray,
+    k: usize,
+    metric: &Metric,
+    opts: &CdistOptions,
+) -> Result<(Vec<i64>, Vec<f64>)> {
+    let (n, m, d) = cdist_dims(xa, xb)?;
+    let (plan, root) = knn_plan(metric, d)?;
+    let device = default_device()?;
+    let (mut idx, mut dist) = match compute_dtype(xa, Some(xb), opts.accumulate_f64) {
+        DType::F32 if !(row_side(plan.post) == RowSide::Count && d >= 1 << 24) => {
+            run_knn::<f32>(&device, xa, xb, k, &plan, (n, m, d))?
+        }
+        _ => run_knn::<f64>(&device, xa, xb, k, &plan, (n, m, d))?,
+    };
+    if root {
+        dist.iter_mut().for_each(|v| *v = v.sqrt());
+    }
+    idx.truncate(n * k);
+    dist.truncate(n * k);
+    Ok((idx, dist))
+}
+
+fn run_knn<T: Element + DeviceRepr>(
+    device: &Device,
+    xa: &NdArray,
+    xb: &NdArray,
+    k: usize,
+    plan: &GpuPlan,
+    (n, m, d): (usize, usize, usize),
+) -> Result<(Vec<i64>, Vec<f64>)> {
+    if n == 0 {
+        return Ok((vec![], vec![]));
+    }
+    let ((a, inv_a), (b, inv_b)) = (
+        prepared_rows::<T>(xa, d, plan)?,
+        prepared_rows::<T>(xb, d, plan)?,
+    );
+    let stream = device.stream();
+    let up = cuda_error("copying inputs to the device");
+    let pad = |v: Vec<T>| if v.is_empty() { vec![T::zeroed()] } else { v };
+    let a_dev = stream.clone_htod(&pad(a)).map_err(&up)?;
+    let b_dev = stream.clone_htod(&pad(b)).map_err(&up)?;
+    let inv_a_dev = stream.clone_htod(&inv_a).map_err(&up)?;
+    let inv_b_dev = stream.clone_htod(&inv_b).map_err(&up)?;
+    let func = device.function(&format!("knn_{}_{}", type_name(T::DTYPE), plan.op))?;
+    // Query rows per launch: their lists (k distances and k indices each) take at most a
+    // third of the free memory.
+    let per = rows_per_block(n, k * 16, device.free_memory()?, KNN_ROWS);
+    let alloc = cuda_error("allocating the neighbour lists");
+    let mut dist_dev = stream.alloc_zeros::<f64>(per * k).map_err(&alloc)?;
+    let mut idx_dev = stream.alloc_zeros::<i64>(per * k).map_err(&alloc)?;
+    let (mut dist, mut idx) = (vec![0.0; n * k], vec![0i64; n * k]);
+    let (m32, d32, k32) = (as_i32(m, "m")?, as_i32(d, "d")?, as_i32(k, "k")?);
+    for RowBlock { r0, rows, .. } in row_blocks(n, m, per, (KNN_ROWS, KNN_ROWS)) {
+        let a_block = a_dev.slice((r0 * d).min(a_dev.len() - 1)..);
+        let inv_a_block = if row_side(plan.post) != RowSide::Unused {
+            inv_a_dev.slice(r0..r0 + rows)
+        } else {
+            inv_a_dev.slice(..)
+        };
+        let cfg = LaunchConfig {
+            grid_dim: (rows.div_ceil(KNN_ROWS) as u32, 1, 1),
+            block_dim: (THREADS, 1, 1),
+            shared_mem_bytes: 0,
+        };
+        let rows32 = as_i32(rows, "rows")?;
+        let mut launch = stream.launch_builder(&func);
+        launch
+            .arg(&a_block)
+            .arg(&b_dev)
+            .arg(&rows32)
+            .arg(&m32)
+            .arg(&d32)
+            .arg(&k32)
+            .arg(&plan.p)
+            .arg(&plan.post)
+            .arg(&inv_a_block)
+            .arg(&inv_b_dev)
+            .arg(&mut dist_dev)
+            .arg(&mut idx_dev);
+        // SAFETY: the arguments match knn_T_OP in kernels/cdist.cu (const T* A of rows × d,
+        // const T* B of m × d, rows, m, d, k, p, post, inv_a / inv_b as in `run`, double*
+        // and long long* lists of rows × k each, which `per ≥ rows` covers); the grid has
+        // one block per 64 rows and the kernel checks every row against `rows`.
+        unsafe { launch.launch(cfg) }.map_err(cuda_error("launching the kNN kernel"))?;
+        let down = cuda_error("copying neighbours from the device");
+        stream
+            .memcpy_dtoh(
+                &dist_dev.slice(..rows * k),
+                &mut dist[r0 * k..(r0 + rows) * k],
+            )
+            .map_err(&down)?;
+        stream
+            .memcpy_dtoh(
+                &idx_dev.slice(..rows * k),
+                &mut idx[r0 * k..(r0 + rows) * k],
+            )
+            .map_err(&down)?;
+    }
+    Ok((idx, dist))
+}
+
 /// cdist of two arrays already on a GPU (`n × d` and `m × d`, float32 or float64, any
 /// strides: strided ones are packed on the device, never copied through the host). The
 /// result is a C-contiguous `n × m` device array of the options' output dtype. Metrics whose

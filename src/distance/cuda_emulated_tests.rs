@@ -369,3 +369,129 @@ fn row_blocks_cover_the_output_once() {
     assert_eq!(rows_per_block(1000, 1 << 30, 1 << 20, 64), 1); // never 0
     assert_eq!(rows_per_block(10_000_000, 4, 3 << 40, 1), 65535);
 }
+
+/// `run_knn`'s host logic with the emulator in place of the device: `(indices, distances)`.
+fn emulated_knn<T: Element>(
+    exe: &Path,
+    xa: &NdArray,
+    xb: &NdArray,
+    k: usize,
+    metric: &Metric,
+    rows_per_launch: usize,
+) -> (Vec<i64>, Vec<f64>) {
+    let (n, m, d) = cdist_dims(xa, xb).unwrap();
+    let (plan, root) = knn_plan(metric, d).unwrap();
+    let ((a, inv_a), (b, inv_b)) = (
+        prepared_rows::<T>(xa, d, &plan).unwrap(),
+        prepared_rows::<T>(xb, d, &plan).unwrap(),
+    );
+    let (mut idx, mut dist) = (vec![-7i64; n * k], vec![f64::NAN; n * k]);
+    for RowBlock { r0, rows, .. } in row_blocks(n, m, rows_per_launch, (KNN_ROWS, KNN_ROWS)) {
+        let inv_a_block = if row_side(plan.post) != RowSide::Unused {
+            &inv_a[r0..r0 + rows]
+        } else {
+            &inv_a[..]
+        };
+        let got = emulate(
+            exe,
+            &format!("knn_{}_{}", type_name(T::DTYPE), plan.op),
+            (rows.div_ceil(KNN_ROWS) as u32, 1),
+            THREADS,
+            &[
+                bytes(&a[r0 * d..]),
+                bytes(&b),
+                Arg::I(rows as i32),
+                Arg::I(m as i32),
+                Arg::I(d as i32),
+                Arg::I(k as i32),
+                Arg::D(plan.p),
+                Arg::I(plan.post),
+                bytes(inv_a_block),
+                bytes(&inv_b),
+                Arg::Out(rows * k * 8),
+                Arg::Out(rows * k * 8),
+            ],
+        );
+        dist[r0 * k..(r0 + rows) * k].copy_from_slice(&as_f64::<f64>(&got[0]));
+        let got_idx = got[1]
+            .chunks_exact(8)
+            .map(bytemuck::pod_read_unaligned::<i64>);
+        idx[r0 * k..(r0 + rows) * k]
+            .iter_mut()
+            .zip(got_idx)
+            .for_each(|(d, s)| *d = s);
+    }
+    if root {
+        dist.iter_mut().for_each(|v| *v = v.sqrt());
+    }
+    (idx, dist)
+}
+
+/// The fused kNN kernel against the CPU back end's knn: the same distances, and each index
+/// names a row at its distance. The quarter-grid data makes exact ties common; where the
+/// CPU and the kernel compute a metric exactly (sqeuclidean, euclidean, cityblock,
+/// chebyshev, hamming and the boolean counts on this data), the tie rule must pick the very
+/// same indices.
+fn check_knn<T: Element>(exe: &Path, (n, m, d): (usize, usize, usize), k: usize, per: usize) {
+    let exact = [
+        "sqeuclidean",
+        "euclidean",
+        "cityblock",
+        "chebyshev",
+        "hamming",
+        "jaccard",
+    ];
+    let tol = if T::DTYPE == DType::F32 { 1e-5 } else { 1e-12 };
+    for metric in every_gpu_metric(d) {
+        let js = metric == Metric::JensenShannon;
+        let (xa, xb) = (data(n, d, 5, js), data(m, d, 6, js));
+        let (xa, xb) = (xa.astype(T::DTYPE).unwrap(), xb.astype(T::DTYPE).unwrap());
+        let cpu = crate::distance::knn_with(&xa, &xb, k, &metric, &CdistOptions::new()).unwrap();
+        let full = cdist_with(&xa, &xb, &metric, &CdistOptions::new()).unwrap();
+        let (c_idx, c_dist) = (
+            cpu.indices.to_vec::<i64>().unwrap(),
+            cpu.distances.to_vec_f64().unwrap(),
+        );
+        let full = full.to_vec_f64().unwrap();
+        let (g_idx, g_dist) = emulated_knn::<T>(exe, &xa, &xb, k, &metric, per);
+        let near = |a: f64, b: f64| {
+            a == b || (a.is_nan() && b.is_nan()) || (a - b).abs() <= tol * a.abs().max(1.0)
+        };
+        for r in 0..n {
+            for j in 0..k {
+                let at = r * k + j;
+                let (gi, gd) = (g_idx[at], g_dist[at]);
+                assert!(
+                    near(gd, c_dist[at]),
+                    "{metric} {} knn row {r} #{j}: kernel {gd} (index {gi}), CPU {} (index {})",
+                    T::DTYPE,
+                    c_dist[at],
+                    c_idx[at]
+                );
+                assert!((0..m as i64).contains(&gi) && near(full[r * m + gi as usize], gd));
+                if exact.contains(&metric.name()) {
+                    assert_eq!(
+                        gi,
+                        c_idx[at],
+                        "{metric} {} knn row {r} #{j}: tie broken differently",
+                        T::DTYPE
+                    );
+                }
+            }
+            let row = &g_idx[r * k..(r + 1) * k];
+            assert!(
+                (1..k).all(|j| !row[..j].contains(&row[j])),
+                "{metric}: a repeated neighbour in row {r}"
+            );
+        }
+    }
+}
+
+#[test]
+fn knn_kernel_matches_the_cpu_back_end_on_the_emulator() {
+    let Some(exe) = harness() else { return };
+    // More columns than one 64-column tile, rows over two launches, k past a tile's width.
+    check_knn::<f32>(exe, (70, 150, 11), 5, usize::MAX);
+    check_knn::<f64>(exe, (130, 40, 6), 3, 64);
+    check_knn::<f64>(exe, (3, 70, 4), 70, usize::MAX);
+}

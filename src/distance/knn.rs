@@ -53,6 +53,9 @@ pub fn knn_with(
         )));
     }
     metric.validate(xa.shape()[1])?;
+    if let Some(found) = on_gpu(xa, xb, k, metric, opts)? {
+        return Ok(found);
+    }
     if let Some(found) = knn_trick::knn_trick(xa, xb, k, metric, opts)? {
         return Ok(found);
     }
@@ -80,6 +83,49 @@ pub fn knn_with(
         indices: NdArray::from_vec(indices, &[n, k])?,
         distances: NdArray::from_vec(distances, &[n, k])?,
     })
+}
+
+/// The neighbours from the fused GPU kernel where the options' backend says so (as cdist
+/// decides: `Cuda` always, `Auto` for large problems when a GPU is present, falling back to
+/// the CPU on any GPU failure); `None`: search on the CPU.
+fn on_gpu(
+    xa: &NdArray,
+    xb: &NdArray,
+    k: usize,
+    metric: &Metric,
+    opts: &CdistOptions,
+) -> Result<Option<Neighbors>> {
+    use super::options::Backend;
+    if opts.backend == Backend::Cpu {
+        return Ok(None);
+    }
+    #[cfg(feature = "cuda")]
+    {
+        let (n, m, d) = cdist_dims(xa, xb)?;
+        let go = || -> Result<Neighbors> {
+            let resolved = super::stats::with_defaults(metric, xa, Some(xb), d)?;
+            let (indices, distances) = super::cuda::knn(xa, xb, k, &resolved, opts)?;
+            Ok(Neighbors {
+                indices: NdArray::from_vec(indices, &[n, k])?,
+                distances: NdArray::from_vec(distances, &[n, k])?,
+            })
+        };
+        match opts.backend {
+            Backend::Cuda => go().map(Some),
+            _ if super::cuda::auto_picks_gpu(metric, n, m, d) => Ok(go().ok()),
+            _ => Ok(None),
+        }
+    }
+    #[cfg(not(feature = "cuda"))]
+    {
+        let _ = (xa, xb, k, metric);
+        match opts.backend {
+            Backend::Cuda => Err(Error::Cuda(
+                "this build of ndstride has no CUDA support (cargo feature `cuda`)".into(),
+            )),
+            _ => Ok(None),
+        }
+    }
 }
 
 /// Folds one row's distances to columns `c0 ..` into its top-k list.
