@@ -6,7 +6,9 @@
 
 use std::sync::OnceLock;
 
-use cudarc::driver::{CudaSlice, DeviceRepr, LaunchConfig, PushKernelArg, ValidAsZeroBits};
+use cudarc::driver::{
+    CudaSlice, CudaView, DeviceRepr, LaunchConfig, PushKernelArg, ValidAsZeroBits,
+};
 
 use super::input::{cdist_dims, compute_dtype};
 use super::metric::Metric;
@@ -377,6 +379,46 @@ pub(crate) fn cdist(
     }
 }
 
+/// Prepared rows and their row sides (see [`RowSide`]) on the device.
+struct UploadedRows<T> {
+    a: CudaSlice<T>,
+    b: CudaSlice<T>,
+    side_a: CudaSlice<f64>,
+    side_b: CudaSlice<f64>,
+    uses_side: bool,
+}
+
+impl<T: Element + DeviceRepr> UploadedRows<T> {
+    fn new(device: &Device, xa: &NdArray, xb: &NdArray, d: usize, plan: &GpuPlan) -> Result<Self> {
+        let ((a, side_a), (b, side_b)) = (
+            prepared_rows::<T>(xa, d, plan)?,
+            prepared_rows::<T>(xb, d, plan)?,
+        );
+        let stream = device.stream();
+        let up = cuda_error("copying inputs to the device");
+        // A zero-byte allocation is an error in CUDA: no features (d = 0) upload one zero.
+        let pad = |v: Vec<T>| if v.is_empty() { vec![T::zeroed()] } else { v };
+        Ok(UploadedRows {
+            a: stream.clone_htod(&pad(a)).map_err(&up)?,
+            b: stream.clone_htod(&pad(b)).map_err(&up)?,
+            side_a: stream.clone_htod(&side_a).map_err(&up)?,
+            side_b: stream.clone_htod(&side_b).map_err(&up)?,
+            uses_side: row_side(plan.post) != RowSide::Unused,
+        })
+    }
+
+    /// The rows of `xa` from `r0` on and their sides (the whole one-entry placeholder when
+    /// the kernel reads none).
+    fn a_block(&self, r0: usize, rows: usize, d: usize) -> (CudaView<'_, T>, CudaView<'_, f64>) {
+        let side = if self.uses_side {
+            self.side_a.slice(r0..r0 + rows)
+        } else {
+            self.side_a.slice(..)
+        };
+        (self.a.slice((r0 * d).min(self.a.len() - 1)..), side)
+    }
+}
+
 fn run<T: Element + DeviceRepr, O: Element + DeviceRepr + ValidAsZeroBits>(
     device: &Device,
     xa: &NdArray,
@@ -387,22 +429,8 @@ fn run<T: Element + DeviceRepr, O: Element + DeviceRepr + ValidAsZeroBits>(
     if n == 0 || m == 0 {
         return NdArray::zeros(&[n, m], O::DTYPE);
     }
-    let ((a, inv_a), (b, inv_b)) = (
-        prepared_rows::<T>(xa, d, plan)?,
-        prepared_rows::<T>(xb, d, plan)?,
-    );
+    let uploaded = UploadedRows::<T>::new(device, xa, xb, d, plan)?;
     let stream = device.stream();
-    // A zero-byte allocation is an error in CUDA: no features (d = 0) upload one spare zero.
-    let upload = |v: &[T]| {
-        let v = if v.is_empty() { &[T::zeroed()][..] } else { v };
-        stream
-            .clone_htod(v)
-            .map_err(cuda_error("copying inputs to the device"))
-    };
-    let up = cuda_error("copying inputs to the device");
-    let (a_dev, b_dev) = (upload(&a)?, upload(&b)?);
-    let inv_a_dev = stream.clone_htod(&inv_a).map_err(&up)?;
-    let inv_b_dev = stream.clone_htod(&inv_b).map_err(&up)?;
     let name = format!(
         "cdist_{}_{}_{}",
         type_name(T::DTYPE),
@@ -418,12 +446,7 @@ fn run<T: Element + DeviceRepr, O: Element + DeviceRepr + ValidAsZeroBits>(
     let mut host: Vec<O> = vec![O::zeroed(); n * m];
     let (m32, d32) = (as_i32(m, "m")?, as_i32(d, "d")?);
     for RowBlock { r0, rows, grid } in row_blocks(n, m, rows_per_block, (bm, bn)) {
-        let a_block = a_dev.slice((r0 * d).min(a_dev.len() - 1)..);
-        let inv_a_block = if row_side(plan.post) != RowSide::Unused {
-            inv_a_dev.slice(r0..r0 + rows)
-        } else {
-            inv_a_dev.slice(..)
-        };
+        let (a_block, inv_a_block) = uploaded.a_block(r0, rows, d);
         let cfg = LaunchConfig {
             grid_dim: (grid.0, grid.1, 1),
             block_dim: (THREADS, 1, 1),
@@ -433,7 +456,7 @@ fn run<T: Element + DeviceRepr, O: Element + DeviceRepr + ValidAsZeroBits>(
         let mut launch = stream.launch_builder(&func);
         launch
             .arg(&a_block)
-            .arg(&b_dev)
+            .arg(&uploaded.b)
             .arg(&mut out_dev)
             .arg(&rows32)
             .arg(&m32)
@@ -442,7 +465,7 @@ fn run<T: Element + DeviceRepr, O: Element + DeviceRepr + ValidAsZeroBits>(
             .arg(&plan.p)
             .arg(&plan.post)
             .arg(&inv_a_block)
-            .arg(&inv_b_dev);
+            .arg(&uploaded.side_b);
         // SAFETY: the arguments match the kernel's signature in kernels/cdist.cu (const T*
         // A of rows × d, const T* B of m × d, O* out of rows × m with row stride m, the three
         // sizes, ldo, p, post, and inv_a / inv_b of at least rows / m entries when the post
@@ -519,17 +542,8 @@ fn run_knn<T: Element + DeviceRepr>(
     if n == 0 {
         return Ok((vec![], vec![]));
     }
-    let ((a, inv_a), (b, inv_b)) = (
-        prepared_rows::<T>(xa, d, plan)?,
-        prepared_rows::<T>(xb, d, plan)?,
-    );
+    let uploaded = UploadedRows::<T>::new(device, xa, xb, d, plan)?;
     let stream = device.stream();
-    let up = cuda_error("copying inputs to the device");
-    let pad = |v: Vec<T>| if v.is_empty() { vec![T::zeroed()] } else { v };
-    let a_dev = stream.clone_htod(&pad(a)).map_err(&up)?;
-    let b_dev = stream.clone_htod(&pad(b)).map_err(&up)?;
-    let inv_a_dev = stream.clone_htod(&inv_a).map_err(&up)?;
-    let inv_b_dev = stream.clone_htod(&inv_b).map_err(&up)?;
     let func = device.function(&format!("knn_{}_{}", type_name(T::DTYPE), plan.op))?;
     // Query rows per launch: their lists (k distances and k indices each) take at most a
     // third of the free memory.
@@ -540,12 +554,7 @@ fn run_knn<T: Element + DeviceRepr>(
     let (mut dist, mut idx) = (vec![0.0; n * k], vec![0i64; n * k]);
     let (m32, d32, k32) = (as_i32(m, "m")?, as_i32(d, "d")?, as_i32(k, "k")?);
     for RowBlock { r0, rows, .. } in row_blocks(n, m, per, (KNN_ROWS, KNN_ROWS)) {
-        let a_block = a_dev.slice((r0 * d).min(a_dev.len() - 1)..);
-        let inv_a_block = if row_side(plan.post) != RowSide::Unused {
-            inv_a_dev.slice(r0..r0 + rows)
-        } else {
-            inv_a_dev.slice(..)
-        };
+        let (a_block, inv_a_block) = uploaded.a_block(r0, rows, d);
         let cfg = LaunchConfig {
             grid_dim: (rows.div_ceil(KNN_ROWS) as u32, 1, 1),
             block_dim: (THREADS, 1, 1),
@@ -555,7 +564,7 @@ fn run_knn<T: Element + DeviceRepr>(
         let mut launch = stream.launch_builder(&func);
         launch
             .arg(&a_block)
-            .arg(&b_dev)
+            .arg(&uploaded.b)
             .arg(&rows32)
             .arg(&m32)
             .arg(&d32)
@@ -563,7 +572,7 @@ fn run_knn<T: Element + DeviceRepr>(
             .arg(&plan.p)
             .arg(&plan.post)
             .arg(&inv_a_block)
-            .arg(&inv_b_dev)
+            .arg(&uploaded.side_b)
             .arg(&mut dist_dev)
             .arg(&mut idx_dev);
         // SAFETY: the arguments match knn_T_OP in kernels/cdist.cu (const T* A of rows × d,
