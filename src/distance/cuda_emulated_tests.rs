@@ -310,6 +310,10 @@ fn check_trick<T: Element>(exe: &Path, (n, m, d): (usize, usize, usize)) {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "compiles and runs the emulator as a child process, which Miri cannot spawn"
+)]
 fn every_kernel_matches_the_cpu_back_end_on_the_emulator() {
     let Some(exe) = harness() else { return };
     // Shapes that are not multiples of the tiles (128 or 64 rows and columns, 8 features),
@@ -322,6 +326,10 @@ fn every_kernel_matches_the_cpu_back_end_on_the_emulator() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "compiles and runs the emulator as a child process, which Miri cannot spawn"
+)]
 fn matmul_trick_kernels_match_the_exact_distances_on_the_emulator() {
     let Some(exe) = harness() else { return };
     check_trick::<f32>(exe, (131, 65, 24));
@@ -329,6 +337,10 @@ fn matmul_trick_kernels_match_the_exact_distances_on_the_emulator() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "compiles and runs the emulator as a child process, which Miri cannot spawn"
+)]
 fn row_blocks_cover_the_output_once() {
     for (n, m, per, tile) in [
         (10, 3, 4, (2, 2)),
@@ -472,6 +484,10 @@ fn check_knn<T: Element>(exe: &Path, (n, m, d): (usize, usize, usize), k: usize,
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "compiles and runs the emulator as a child process, which Miri cannot spawn"
+)]
 fn knn_kernel_matches_the_cpu_back_end_on_the_emulator() {
     let Some(exe) = harness() else { return };
     // More columns than one 64-column tile, rows over two launches, k past a tile's width.
