@@ -130,6 +130,34 @@ fn every_metric_matches_the_cpu() {
     }
 }
 
+/// A device memory budget smaller than the problem: the output streams through the device
+/// in blocks of rows (B resident) or of rows and columns (B in blocks too), on two streams,
+/// and equals the one-launch result; a budget too small for one row is a clear error.
+#[test]
+fn streamed_blocks_match_the_one_launch_result() {
+    let Some(_) = gpu() else { return };
+    let (n, m, d) = (1000, 700, 20);
+    let xa = NdArray::uniform(&[n, d], -1.0, 1.0, 11, DType::F32).unwrap();
+    let xb = NdArray::uniform(&[m, d], -1.0, 1.0, 12, DType::F32).unwrap();
+    let cuda = CdistOptions::new().backend(Backend::Cuda);
+    for name in ["cityblock", "euclidean", "cosine", "jaccard"] {
+        let metric: Metric = name.parse().unwrap();
+        let whole = cdist_with(&xa, &xb, &metric, &cuda).unwrap();
+        // B (700 rows × 84 bytes = 59 kB) resident, blocks of rows; then B in column blocks.
+        for budget in [1 << 20, 64 << 10] {
+            let blocked = cdist_with(&xa, &xb, &metric, &cuda.clone().device_memory(budget))
+                .unwrap_or_else(|e| panic!("{metric} in {budget} bytes: {e}"));
+            assert_eq!(
+                whole.to_vec::<f32>().unwrap(),
+                blocked.to_vec::<f32>().unwrap(),
+                "{metric} in {budget} bytes"
+            );
+        }
+    }
+    let e = cdist_with(&xa, &xb, &Metric::Euclidean, &cuda.device_memory(100)).unwrap_err();
+    assert!(e.to_string().contains("device memory"), "{e}");
+}
+
 /// The fused kNN kernel on the GPU against the CPU search: the same distances, and indices
 /// at those distances (the very same indices where both compute exactly).
 #[test]

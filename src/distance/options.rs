@@ -117,6 +117,7 @@ pub struct CdistOptions {
     pub(crate) memory_limit: usize,
     pub(crate) working_memory: usize,
     pub(crate) backend: Backend,
+    pub(crate) device_memory: Option<usize>,
 }
 
 impl Default for CdistOptions {
@@ -129,6 +130,7 @@ impl Default for CdistOptions {
             memory_limit: 1 << 30,
             working_memory: 1 << 30,
             backend: Backend::Cpu,
+            device_memory: None,
         }
     }
 }
@@ -181,6 +183,17 @@ impl CdistOptions {
     pub fn backend(mut self, b: Backend) -> Self {
         self.backend = b;
         self
+    }
+    /// The GPU memory budget, in bytes, of one call on the CUDA back end (default: half the
+    /// device's free memory). Inputs and output that do not fit in it are streamed through
+    /// the device in blocks of rows and columns, on two streams so that copies overlap the
+    /// kernels.
+    pub fn device_memory(mut self, bytes: usize) -> Self {
+        self.device_memory = Some(bytes);
+        self
+    }
+    pub fn get_device_memory(&self) -> Option<usize> {
+        self.device_memory
     }
     pub fn get_backend(&self) -> Backend {
         self.backend

@@ -37,6 +37,10 @@ pub struct MetricArgs {
     /// problem is large enough to pay for the transfers, the CPU otherwise).
     #[arg(long, default_value = "auto")]
     backend: String,
+    /// Device memory the GPU back end may use (e.g. 4GiB; default half the free memory):
+    /// larger problems stream through it in blocks of rows and columns.
+    #[arg(long, value_name = "SIZE", value_parser = crate::size::parse_size)]
+    device_memory: Option<usize>,
 }
 
 /// The options of cdist and pdist.
@@ -83,6 +87,9 @@ impl MetricArgs {
             .backend(backend);
         if let Some(t) = self.threads {
             opts = opts.threads(t);
+        }
+        if let Some(bytes) = self.device_memory {
+            opts = opts.device_memory(bytes);
         }
         Ok((metric, opts))
     }

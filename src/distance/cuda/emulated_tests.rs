@@ -10,6 +10,9 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use super::blocks::{Problem, STAGING_BYTES, Schedule, tile};
+use super::plan::trick_plan;
+use super::streamed;
 use super::*;
 use crate::distance::{CdistOptions, cdist_with};
 
@@ -119,21 +122,23 @@ fn as_f64<O: Element>(raw: &[u8]) -> Vec<f64> {
         .collect()
 }
 
-/// `run`'s host logic with the emulator in place of the device.
+/// `streamed::run`'s host logic with the emulator in place of the device: the same
+/// schedule within `budget` device bytes and `staging` bytes per output block, the same
+/// slices of the prepared rows per block, and the same placement of each block's distances.
 fn emulated_cdist<T: Element, O: Element>(
     exe: &Path,
     xa: &NdArray,
     xb: &NdArray,
     metric: &Metric,
-    rows_per_block: usize,
+    (budget, staging): (usize, usize),
     trick: bool,
-) -> Result<Vec<f64>> {
+) -> Result<(Vec<f64>, Schedule)> {
     let (n, m, d) = cdist_dims(xa, xb)?;
     let plan = match plan(metric, d)? {
         p if trick => trick_plan(p).expect("a euclidean-family metric"),
         p => p,
     };
-    let ((a, inv_a), (b, inv_b)) = (
+    let ((a, a_sides), (b, b_sides)) = (
         prepared_rows::<T>(xa, d, &plan)?,
         prepared_rows::<T>(xb, d, &plan)?,
     );
@@ -143,35 +148,54 @@ fn emulated_cdist<T: Element, O: Element>(
         type_name(O::DTYPE),
         plan.op
     );
-    let mut out = vec![f64::NAN; n * m];
-    for RowBlock { r0, rows, grid } in row_blocks(n, m, rows_per_block, tile(T::DTYPE, plan.op)) {
-        let inv_a_block = if row_side(plan.post) != RowSide::Unused {
-            &inv_a[r0..r0 + rows]
+    let problem = Problem {
+        n,
+        m,
+        d,
+        elem_bytes: size_of::<T>(),
+        out_bytes: size_of::<O>(),
+    };
+    let tiles = tile(T::DTYPE, plan.op);
+    let schedule = Schedule::new(problem, budget, staging, tiles)
+        .map_err(|needed| Error::Cuda(format!("needs {needed} bytes")))?;
+    let uses_side = row_side(plan.post) != RowSide::Unused;
+    // The kernel must not read past a block's rows: pass exactly them (one zero entry for
+    // d = 0, as the device buffers hold).
+    let at_least_one = |v: &[T]| {
+        if v.is_empty() {
+            vec![T::zeroed()]
         } else {
-            &inv_a[..]
-        };
+            v.to_vec()
+        }
+    };
+    let mut out = vec![O::zeroed(); n * m];
+    for blk in schedule.blocks(n, m) {
         let got = emulate(
             exe,
             &name,
-            grid,
+            blk.grid(tiles),
             THREADS,
             &[
-                bytes(&a[r0 * d..]),
-                bytes(&b),
-                Arg::Out(rows * m * size_of::<O>()),
-                Arg::I(rows as i32),
-                Arg::I(m as i32),
+                bytes(&at_least_one(&a[blk.a_elems(d)])),
+                bytes(&at_least_one(&b[blk.b_elems(d)])),
+                Arg::Out(blk.rows * blk.cols * size_of::<O>()),
+                Arg::I(blk.rows as i32),
+                Arg::I(blk.cols as i32),
                 Arg::I(d as i32),
-                Arg::L(m as i64),
+                Arg::L(blk.cols as i64),
                 Arg::D(plan.p),
                 Arg::I(plan.post),
-                bytes(inv_a_block),
-                bytes(&inv_b),
+                bytes(&a_sides[blk.a_sides(uses_side)]),
+                bytes(&b_sides[blk.b_sides(uses_side)]),
             ],
         );
-        out[r0 * m..(r0 + rows) * m].copy_from_slice(&as_f64::<O>(&got[0]));
+        let block: Vec<O> = got[0]
+            .chunks_exact(size_of::<O>())
+            .map(bytemuck::pod_read_unaligned)
+            .collect();
+        streamed::place_block(&mut out, m, &blk, &block);
     }
-    Ok(out)
+    Ok((out.iter().map(|v| v.to_f64()).collect(), schedule))
 }
 
 /// Deterministic values in [-2, 2) (or [0, 2] for `probabilities`) on a grid of quarters,
@@ -230,8 +254,8 @@ fn every_gpu_metric(d: usize) -> Vec<Metric> {
 fn check<T: Element, O: Element>(
     exe: &Path,
     (n, m, d): (usize, usize, usize),
-    rows_per_block: usize,
-) {
+    memory: (usize, usize),
+) -> Vec<Schedule> {
     // float32 computes in float32 on both back ends; allow its rounding (more for the
     // pow-based Minkowski and the Cholesky-transformed Mahalanobis).
     let tol = if T::DTYPE == DType::F32 || O::DTYPE == DType::F32 {
@@ -239,6 +263,7 @@ fn check<T: Element, O: Element>(
     } else {
         1e-12
     };
+    let mut schedules = vec![];
     for metric in every_gpu_metric(d) {
         let js = metric == Metric::JensenShannon;
         let (xa, xb) = (data(n, d, 1, js), data(m, d, 2, js));
@@ -252,7 +277,9 @@ fn check<T: Element, O: Element>(
         .unwrap()
         .to_vec_f64()
         .unwrap();
-        let gpu = emulated_cdist::<T, O>(exe, &xa, &xb, &metric, rows_per_block, false).unwrap();
+        let (gpu, schedule) =
+            emulated_cdist::<T, O>(exe, &xa, &xb, &metric, memory, false).unwrap();
+        schedules.push(schedule);
         for (k, (g, c)) in gpu.iter().zip(&cpu).enumerate() {
             let scale = c.abs().max(1.0);
             assert!(
@@ -265,6 +292,7 @@ fn check<T: Element, O: Element>(
             );
         }
     }
+    schedules
 }
 
 /// The matmul-trick path against the exact CPU result: squared distances agree to rounding
@@ -289,7 +317,8 @@ fn check_trick<T: Element>(exe: &Path, (n, m, d): (usize, usize, usize)) {
         .unwrap()
         .to_vec_f64()
         .unwrap();
-        let gpu = emulated_cdist::<T, f64>(exe, &xa, &xb, &metric, usize::MAX, true).unwrap();
+        let memory = (usize::MAX, STAGING_BYTES);
+        let (gpu, _) = emulated_cdist::<T, f64>(exe, &xa, &xb, &metric, memory, true).unwrap();
         let sq = |v: f64| if squared { v } else { v * v };
         let norms: f64 = cpu.iter().map(|&c| sq(c)).fold(0.0, f64::max) + 1.0;
         for (k, (g, c)) in gpu.iter().zip(&cpu).enumerate() {
@@ -317,12 +346,56 @@ fn check_trick<T: Element>(exe: &Path, (n, m, d): (usize, usize, usize)) {
 fn every_kernel_matches_the_cpu_back_end_on_the_emulator() {
     let Some(exe) = harness() else { return };
     // Shapes that are not multiples of the tiles (128 or 64 rows and columns, 8 features),
-    // and one output cut into row blocks that are not multiples of the tile either.
-    check::<f32, f32>(exe, (131, 70, 19), usize::MAX);
-    check::<f32, f64>(exe, (5, 129, 8), usize::MAX);
-    check::<f64, f64>(exe, (67, 33, 9), usize::MAX);
-    check::<f64, f32>(exe, (3, 2, 1), usize::MAX);
-    check::<f64, f64>(exe, (150, 7, 3), 40);
+    // each in one launch.
+    let all = (usize::MAX, STAGING_BYTES);
+    let one_block = |s: &Schedule| s.lanes == 1;
+    assert!(
+        check::<f32, f32>(exe, (131, 70, 19), all)
+            .iter()
+            .all(one_block)
+    );
+    assert!(
+        check::<f32, f64>(exe, (5, 129, 8), all)
+            .iter()
+            .all(one_block)
+    );
+    assert!(
+        check::<f64, f64>(exe, (67, 33, 9), all)
+            .iter()
+            .all(one_block)
+    );
+    assert!(check::<f64, f32>(exe, (3, 2, 1), all).iter().all(one_block));
+}
+
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "compiles and runs the emulator as a child process, which Miri cannot spawn"
+)]
+fn streamed_blocks_of_rows_and_columns_match_the_cpu_back_end_on_the_emulator() {
+    let Some(exe) = harness() else { return };
+    // A small staging buffer: blocks of 40 rows (not a multiple of the tile), B resident.
+    let rows_only = check::<f64, f64>(exe, (150, 7, 3), (usize::MAX, 40 * 7 * 8));
+    assert!(
+        rows_only
+            .iter()
+            .all(|s| s.b_resident && s.rows == 40 && s.cols == 7)
+    );
+    // A staging buffer narrower than a row of the output: column blocks of the resident B,
+    // which the kernel reads from the block's first column on.
+    let narrow = check::<f64, f32>(exe, (5, 150, 2), (usize::MAX, 600));
+    assert!(
+        narrow
+            .iter()
+            .all(|s| s.b_resident && s.cols == 128 && s.rows == 1)
+    );
+    // A budget that does not hold B: each lane uploads blocks of B's rows with its blocks.
+    let streamed_b = check::<f64, f64>(exe, (20, 150, 3), (9000, STAGING_BYTES));
+    assert!(
+        streamed_b
+            .iter()
+            .all(|s| !s.b_resident && s.cols == 64 && s.rows < 20)
+    );
 }
 
 #[test]
@@ -334,36 +407,6 @@ fn matmul_trick_kernels_match_the_exact_distances_on_the_emulator() {
     let Some(exe) = harness() else { return };
     check_trick::<f32>(exe, (131, 65, 24));
     check_trick::<f64>(exe, (70, 9, 5));
-}
-
-#[test]
-#[cfg_attr(
-    miri,
-    ignore = "compiles and runs the emulator as a child process, which Miri cannot spawn"
-)]
-fn row_blocks_cover_the_output_once() {
-    for (n, m, per, tile) in [
-        (10, 3, 4, (2, 2)),
-        (1, 1, 1, (64, 64)),
-        (300, 5, 128, (128, 128)),
-    ] {
-        let blocks = row_blocks(n, m, per, tile);
-        let mut next = 0;
-        for b in &blocks {
-            assert_eq!(b.r0, next);
-            assert!(b.rows >= 1 && b.rows <= per);
-            assert_eq!(
-                b.grid,
-                (m.div_ceil(tile.1) as u32, b.rows.div_ceil(tile.0) as u32)
-            );
-            next += b.rows;
-        }
-        assert_eq!(next, n);
-    }
-    assert_eq!(rows_per_block(1000, 8, 3 << 20, 64), 1000);
-    assert_eq!(rows_per_block(1000, 1 << 20, 3 << 20, 64), 1);
-    assert_eq!(rows_per_block(1000, 1 << 30, 1 << 20, 64), 1); // never 0
-    assert_eq!(rows_per_block(10_000_000, 4, 3 << 40, 1), 65535);
 }
 
 /// `run_knn`'s host logic with the emulator in place of the device: `(indices, distances)`.
