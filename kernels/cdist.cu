@@ -352,6 +352,91 @@ __device__ __forceinline__ void knn_rows(const T *__restrict__ A, const T *__res
         }                                                                                    \
     }
 
+// Row preparation on the device, for cdist of device arrays (src/distance/cuda/on_device.rs):
+// the same arithmetic as the host's `prepared_rows` (src/distance/cuda/plan.rs), in double,
+// in the same order and without FMA contraction (__dmul_rn / __dadd_rn), so that both give the
+// same bits. Row i of the strided source (element k at byte offset + i * s0 + k * s1, type S)
+// becomes row i of dst (packed n x d, type T), and sides[i] gets what the distance kernel's
+// last step reads per row (enum Side); `vec` holds the d scales or the d x d matrix L
+// (row-major, x . L). One block per row (grid-stride over rows); the row's sums run in order
+// on thread 0, as the host sums them.
+enum Prep {
+    PREP_NONE = 0,
+    PREP_SCALE = 1,        // x[k] * vec[k]
+    PREP_TRANSFORM = 2,    // sum_j x[j] * vec[j * d + k]
+    PREP_CENTER = 3,       // x[k] - mean(x)
+    PREP_BOOLEAN = 4,      // x[k] != 0
+    PREP_PROBABILITY = 5,  // x[k] / sum(x)
+};
+
+enum Side {
+    SIDE_UNUSED = 0,
+    SIDE_INVERSE_NORM = 1,  // 1 / |p| of the prepared row p (cosine)
+    SIDE_SQUARED_NORM = 2,  // |p|^2 (the matmul trick)
+    SIDE_COUNT = 3,         // sum p of the 0/1 row (boolean metrics)
+    SIDE_JS_FLAG = 4,       // 1 where x has a negative entry or sums to 0 (Jensen-Shannon)
+};
+
+template <typename S, typename T>
+__device__ void prep_rows(const char *src, long long offset, long long s0, long long s1, int n,
+                          int d, int prep, const double *vec, int side, T *dst, double *sides) {
+    __shared__ double row_sum;
+    for (int i = blockIdx.x; i < n; i += gridDim.x) {
+        const char *row = src + offset + (long long)i * s0;
+        auto x = [&](int k) { return (double)*(const S *)(row + (long long)k * s1); };
+        if (threadIdx.x == 0) {
+            double acc = 0.0;
+            for (int k = 0; k < d; ++k) acc = __dadd_rn(acc, x(k));
+            row_sum = acc;
+        }
+        __syncthreads();
+        const double sum = row_sum;
+        for (int k = threadIdx.x; k < d; k += blockDim.x) {
+            double v = x(k);
+            switch (prep) {
+                case PREP_SCALE: v = __dmul_rn(v, vec[k]); break;
+                case PREP_TRANSFORM: {
+                    double acc = 0.0;
+                    for (int j = 0; j < d; ++j)
+                        acc = __dadd_rn(acc, __dmul_rn(x(j), vec[(long long)j * d + k]));
+                    v = acc;
+                    break;
+                }
+                case PREP_CENTER: v = v - sum / d; break;
+                case PREP_BOOLEAN: v = v != 0.0 ? 1.0 : 0.0; break;
+                case PREP_PROBABILITY: v = v / sum; break;
+                default: break;
+            }
+            dst[(long long)i * d + k] = T(v);
+        }
+        __syncthreads();
+        if (threadIdx.x == 0 && side != SIDE_UNUSED) {
+            double acc = 0.0;
+            bool negative = false;
+            for (int k = 0; k < d; ++k) {
+                const double p = (double)dst[(long long)i * d + k];
+                if (side == SIDE_COUNT) acc = __dadd_rn(acc, p);
+                else acc = __dadd_rn(acc, __dmul_rn(p, p));
+                negative = negative || x(k) < 0.0;
+            }
+            double out = acc;
+            if (side == SIDE_INVERSE_NORM) out = 1.0 / sqrt(acc);
+            if (side == SIDE_JS_FLAG) out = (negative || sum == 0.0) ? 1.0 : 0.0;
+            sides[i] = out;
+        }
+        // row_sum is rewritten for the next row only after every thread has read it.
+        __syncthreads();
+    }
+}
+
+#define DEFINE_PREP(SNAME, TNAME)                                                             \
+    extern "C" __global__ void prep_##SNAME##_##TNAME(                                        \
+        const char *src, long long offset, long long s0, long long s1, int n, int d, int prep, \
+        const double *vec, int side, TYPE_##TNAME *dst, double *sides) {                      \
+        prep_rows<TYPE_##SNAME, TYPE_##TNAME>(src, offset, s0, s1, n, d, prep, vec, side, dst, \
+                                              sides);                                         \
+    }
+
 // Every kernel. At run time the host compiles one kernel at a time (NDSTRIDE_ONE_KERNEL set,
 // and the one DEFINE_... line it needs appended), so a process pays a second or so for each
 // kernel it uses instead of compiling all of them; CI compiles this whole list.
@@ -366,4 +451,8 @@ DEFINE_PACK(f32, f32)
 DEFINE_PACK(f32, f64)
 DEFINE_PACK(f64, f32)
 DEFINE_PACK(f64, f64)
+DEFINE_PREP(f32, f32)
+DEFINE_PREP(f32, f64)
+DEFINE_PREP(f64, f32)
+DEFINE_PREP(f64, f64)
 #endif

@@ -41,6 +41,7 @@ fn every_kernel_compiles_for_sm80_and_sm90() {
             "cdist_f32_f32_cityblock",
             "cdist_f64_f32_braycurtis",
             "pack_f64_f32",
+            "prep_f32_f64",
         ] {
             let bytes = compile_kernel(cc, name).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert!(bytes > 1000, "{name}: PTX of {bytes} bytes");
@@ -299,4 +300,71 @@ fn device_arrays_keep_numpys_metadata() {
         .to_host()
         .unwrap();
     assert_eq!(got.to_vec_f64().unwrap(), want.to_vec_f64().unwrap());
+}
+
+/// Every metric through `cdist_device` on strided device arrays (a transposed, reversed view;
+/// the rows prepared on the device) against host arrays on the CUDA back end (rows prepared
+/// on the host): the same arithmetic, so the same distances to rounding of the kernels.
+#[test]
+fn device_arrays_give_every_metric_as_host_arrays_do() {
+    let Some(dev) = gpu() else { return };
+    let (n, m, d) = (70, 45, 6);
+    for dtype in [DType::F32, DType::F64] {
+        let xa = NdArray::uniform(&[d, n], 0.0, 1.0, 21, dtype).unwrap().t();
+        let xb = NdArray::uniform(&[m, d], 0.0, 1.0, 22, dtype)
+            .unwrap()
+            .flip(0)
+            .unwrap();
+        let (da, db) = (xa.to_device(&dev).unwrap(), xb.to_device(&dev).unwrap());
+        let (da, db) = (da.t().t(), db.slice(s![.., ..]).unwrap());
+        let mut metrics: Vec<Metric> = METRIC_NAMES
+            .iter()
+            .filter(|n| !matches!(**n, "seuclidean" | "mahalanobis"))
+            .map(|s| s.parse().unwrap())
+            .collect();
+        metrics.push(Metric::seuclidean(vec![0.5, 1.0, 2.0, 1.5, 0.25, 3.0]));
+        let vi = (0..d * d)
+            .map(|k| if k / d == k % d { 2.0 } else { 0.1 })
+            .collect();
+        metrics.push(Metric::mahalanobis(vi));
+        metrics.push(Metric::weighted_minkowski(
+            3.0,
+            vec![1.0, 0.0, 2.0, 1.0, 0.5, 1.0],
+        ));
+        for metric in &metrics {
+            let cuda = CdistOptions::new().backend(Backend::Cuda);
+            let host = cdist_with(&xa, &xb, metric, &cuda).unwrap();
+            let device = ndstride::distance::cdist_device(&da, &db, metric, &CdistOptions::new())
+                .unwrap_or_else(|e| panic!("{metric}: {e}"))
+                .to_host()
+                .unwrap();
+            let tol = if dtype == DType::F32 { 1e-6 } else { 1e-14 };
+            for (h, g) in host
+                .to_vec_f64()
+                .unwrap()
+                .iter()
+                .zip(device.to_vec_f64().unwrap())
+            {
+                assert!(
+                    *h == g
+                        || (h - g).abs() <= tol * h.abs().max(1.0)
+                        || (h.is_nan() && g.is_nan()),
+                    "{metric} {dtype}: host arrays {h}, device arrays {g}"
+                );
+            }
+        }
+    }
+    // The data-derived defaults are not computed on the device: a clear error.
+    let x = NdArray::zeros(&[3, 2], DType::F32)
+        .unwrap()
+        .to_device(&dev)
+        .unwrap();
+    let e = ndstride::distance::cdist_device(
+        &x,
+        &x,
+        &"seuclidean".parse().unwrap(),
+        &CdistOptions::new(),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("explicitly"), "{e}");
 }

@@ -104,6 +104,11 @@ inline void launch(dim3 grid, dim3 block, const std::function<void()> &kernel) {
 #define gridDim (emu::grid_dim)
 #define warpSize 32
 
+// Rounded operations that the compiler may not contract into an FMA (x86-64 without -mfma
+// has none to contract into).
+inline double __dmul_rn(double a, double b) { return a * b; }
+inline double __dadd_rn(double a, double b) { return a + b; }
+
 inline void __syncthreads() { emu::block_barrier->arrive_and_wait(); }
 inline void __syncwarp(unsigned = 0xffffffffu) { emu::warp->barrier.arrive_and_wait(); }
 

@@ -125,6 +125,10 @@ int main(int argc, char **argv) {
         {"pack_f32_f64", runner(pack_f32_f64)},
         {"pack_f64_f32", runner(pack_f64_f32)},
         {"pack_f64_f64", runner(pack_f64_f64)},
+        {"prep_f32_f32", runner(prep_f32_f32)},
+        {"prep_f32_f64", runner(prep_f32_f64)},
+        {"prep_f64_f32", runner(prep_f64_f32)},
+        {"prep_f64_f64", runner(prep_f64_f64)},
     };
     auto found = kernels.find(argv[1]);
     if (found == kernels.end()) fail(std::string("no kernel named ") + argv[1]);

@@ -53,8 +53,9 @@ fn source() -> String {
         .collect()
 }
 
-/// `DEFINE_CDIST(t, o, op)`, `DEFINE_KNN(t, op)` or `DEFINE_PACK(s, t)` for a kernel name of `kernels/cdist.cu`
-/// (`cdist_f32_f64_cityblock`, `pack_f64_f32`).
+/// `DEFINE_CDIST(t, o, op)`, `DEFINE_KNN(t, op)`, `DEFINE_PACK(s, t)` or `DEFINE_PREP(s, t)`
+/// for a kernel name of `kernels/cdist.cu` (`cdist_f32_f64_cityblock`, `pack_f64_f32`,
+/// `prep_f64_f32`).
 fn instantiation(kernel: &str) -> Result<String> {
     let parts: Vec<&str> = kernel.split('_').collect();
     let ty = |s: &str| matches!(s, "f32" | "f64");
@@ -75,6 +76,7 @@ fn instantiation(kernel: &str) -> Result<String> {
         }
         ["knn", t, op] if ty(t) && OPS.contains(op) => Ok(format!("DEFINE_KNN({t}, {op})\n")),
         ["pack", s, t] if ty(s) && ty(t) => Ok(format!("DEFINE_PACK({s}, {t})\n")),
+        ["prep", s, t] if ty(s) && ty(t) => Ok(format!("DEFINE_PREP({s}, {t})\n")),
         _ => Err(Error::Cuda(format!("no kernel named {kernel}"))),
     }
 }
@@ -164,10 +166,15 @@ mod tests {
             instantiation("pack_f64_f32").unwrap(),
             "DEFINE_PACK(f64, f32)\n"
         );
+        assert_eq!(
+            instantiation("prep_f32_f64").unwrap(),
+            "DEFINE_PREP(f32, f64)\n"
+        );
         for bad in [
             "cdist_f16_f32_dot",
             "cdist_f32_f32_x",
             "pack_f32",
+            "prep_f32_f16",
             "cdist_f32_f32_dot_x",
             "knn_f32_f32_dot",
         ] {

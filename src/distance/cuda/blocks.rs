@@ -224,6 +224,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "millions of entries checked; safe arithmetic only")]
     fn blocks_cover_the_output_once_and_stay_within_the_budget() {
         for &(n, m, d) in &[
             (1, 1, 1),
@@ -250,6 +251,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "millions of entries checked; safe arithmetic only")]
     fn a_b_too_large_for_the_budget_is_streamed_in_column_blocks() {
         let p = problem(100, 100_000, 128); // B: 100000 × 520 bytes = 52 MB
         let s = Schedule::new(p, 16 << 20, STAGING_BYTES, (128, 128)).unwrap();

@@ -538,3 +538,86 @@ fn knn_kernel_matches_the_cpu_back_end_on_the_emulator() {
     check_knn::<f64>(exe, (130, 40, 6), 3, 64);
     check_knn::<f64>(exe, (3, 70, 4), 70, usize::MAX);
 }
+
+/// The device's row preparation (`prep_S_T`, used by `cdist_device`) against the host's
+/// (`prepared_rows`, used by the streamed path): for every metric's plan, on a strided source
+/// (a transposed, sliced and reversed view with an offset), the same prepared rows and row
+/// sides, bit for bit.
+fn check_prep<S: Element, T: Element>(exe: &Path, (n, d): (usize, usize)) {
+    let mut plans_with_prep = 0;
+    for metric in every_gpu_metric(d) {
+        let js = metric == Metric::JensenShannon;
+        // base is (d, n + 3) C-contiguous; rows 1 ..= n of its transpose, reversed.
+        let base = data(n + 3, d, 9, js)
+            .t()
+            .to_contiguous(crate::Order::C)
+            .astype(S::DTYPE)
+            .unwrap();
+        let view = base.t().slice_str(&format!("{n}:0:-1, :")).unwrap();
+        assert_eq!(view.shape(), &[n, d]);
+        assert!(view.offset() > 0 && view.strides()[0] < 0);
+        let plan = plan(&metric, d).unwrap();
+        let (prep, vec) = plan.prep.kernel_code();
+        let side = row_side(plan.post);
+        plans_with_prep += usize::from(prep != 0 || side != RowSide::Unused);
+        let (host_rows, host_sides) = prepared_rows::<T>(&view, d, &plan).unwrap();
+        let got = emulate(
+            exe,
+            &format!("prep_{}_{}", type_name(S::DTYPE), type_name(T::DTYPE)),
+            (n.min(65535) as u32, 1),
+            128,
+            &[
+                bytes(base.contiguous_bytes()),
+                Arg::L(view.offset() as i64),
+                Arg::L(view.strides()[0] as i64),
+                Arg::L(view.strides()[1] as i64),
+                Arg::I(n as i32),
+                Arg::I(d as i32),
+                Arg::I(prep),
+                bytes(if vec.is_empty() { &[0.0][..] } else { vec }),
+                Arg::I(side.kernel_code()),
+                Arg::Out(n * d * size_of::<T>()),
+                Arg::Out(n * 8),
+            ],
+        );
+        let same = |a: f64, b: f64| a == b || (a.is_nan() && b.is_nan());
+        let rows = as_f64::<T>(&got[0]);
+        for (k, (g, h)) in rows.iter().zip(&host_rows).enumerate() {
+            assert!(
+                same(*g, h.to_f64()),
+                "{metric} {}→{}: prepared ({}, {}) device {g}, host {h}",
+                S::DTYPE,
+                T::DTYPE,
+                k / d,
+                k % d
+            );
+        }
+        if side != RowSide::Unused {
+            let sides = as_f64::<f64>(&got[1]);
+            for (i, (g, h)) in sides.iter().zip(&host_sides).enumerate() {
+                assert!(
+                    same(*g, *h),
+                    "{metric}: side of row {i}, device {g}, host {h}"
+                );
+            }
+        }
+    }
+    assert!(
+        plans_with_prep >= 10,
+        "{plans_with_prep} plans prepare rows"
+    );
+}
+
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "compiles and runs the emulator as a child process, which Miri cannot spawn"
+)]
+fn device_row_preparation_matches_the_hosts_bit_for_bit_on_the_emulator() {
+    let Some(exe) = harness() else { return };
+    // More features than the prep kernel's 128 threads in one case.
+    check_prep::<f64, f64>(exe, (7, 5));
+    check_prep::<f64, f32>(exe, (4, 130));
+    check_prep::<f32, f32>(exe, (9, 3));
+    check_prep::<f32, f64>(exe, (3, 1));
+}

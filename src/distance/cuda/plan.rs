@@ -27,7 +27,8 @@ pub(super) const POST_SOKALSNEATH: i32 = 14;
 pub(super) const POST_YULE: i32 = 15;
 pub(super) const POST_KULCZYNSKI1: i32 = 16;
 
-/// How the rows are prepared on the host before upload.
+/// How the rows are prepared: on the host before upload (`prepared_rows`), or on the device
+/// for device arrays (the `prep_S_T` kernel, the same arithmetic).
 pub(super) enum Prep {
     None,
     /// Multiplied feature by feature.
@@ -40,6 +41,21 @@ pub(super) enum Prep {
     Boolean,
     /// Divided by the row's sum (Jensen–Shannon's probability vectors).
     Probability,
+}
+
+impl Prep {
+    /// The device's form of this preparation (enum Prep in kernels/cdist.cu, `prep_S_T`): its
+    /// code and vector (the scales, or L row-major; empty when none).
+    pub(super) fn kernel_code(&self) -> (i32, &[f64]) {
+        match self {
+            Prep::None => (0, &[]),
+            Prep::Scale(s) => (1, s),
+            Prep::Transform(l) => (2, l),
+            Prep::Center => (3, &[]),
+            Prep::Boolean => (4, &[]),
+            Prep::Probability => (5, &[]),
+        }
+    }
 }
 
 /// What the kernel's last step reads per row (its `inv_a` / `inv_b`), by post code.
@@ -56,6 +72,19 @@ pub(super) enum RowSide {
     /// 1 where SciPy's Jensen–Shannon answers inf for any pair with the row (a negative entry
     /// or a zero sum), else 0.
     JensenShannonFlag,
+}
+
+impl RowSide {
+    /// The prep kernel's code for computing this side (enum Side in kernels/cdist.cu).
+    pub(super) fn kernel_code(self) -> i32 {
+        match self {
+            RowSide::Unused => 0,
+            RowSide::InverseNorm => 1,
+            RowSide::SquaredNorm => 2,
+            RowSide::Count => 3,
+            RowSide::JensenShannonFlag => 4,
+        }
+    }
 }
 
 pub(super) fn row_side(post: i32) -> RowSide {
