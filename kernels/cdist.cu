@@ -222,19 +222,23 @@ __device__ __forceinline__ bool ranks_before(double v, double w, long long at) {
 // k nearest columns of every row, the distance matrix never written out: a block owns BM
 // rows and walks all of B in BN-column tiles; each tile's distances go to shared memory and
 // one thread per row folds them, in column order, into the row's sorted list, which lives
-// in the outputs (n x k distances, n x k indices, filled with k < 0 slots marked -1 first).
+// in the outputs (n x k distances, n x k indices; empty slots are marked -1). B may come in
+// blocks of columns, one launch each, in increasing order: B's column c is column
+// col_base + c of the whole, and only the first launch (`fresh`) empties the lists, so the
+// lists and their tie rule are those of one launch over all of B.
 template <typename T, int OP, int TM, int TN, int BK>
 __device__ __forceinline__ void knn_rows(const T *__restrict__ A, const T *__restrict__ B, int n,
                                          int m, int d, int k, double p_, int post,
                                          const double *__restrict__ inv_a,
                                          const double *__restrict__ inv_b,
                                          double *__restrict__ out_dist,
-                                         long long *__restrict__ out_idx) {
+                                         long long *__restrict__ out_idx, long long col_base,
+                                         int fresh) {
     const int BM = TY * TM, BN = TX * TN;
     __shared__ double S[TY * TM][TX * TN + 1];  // +1: the row scans do not share a bank
     const int tid = threadIdx.x, tx = tid % TX, ty = tid / TX;
     const int row0 = blockIdx.x * BM;
-    for (int e = tid; e < BM * k; e += THREADS) {
+    for (int e = tid; fresh && e < BM * k; e += THREADS) {
         long long r = row0 + e / k;
         if (r < n) {
             out_dist[r * k + e % k] = 0.0;
@@ -271,7 +275,7 @@ __device__ __forceinline__ void knn_rows(const T *__restrict__ A, const T *__res
                     --at;
                 }
                 dist[at] = v;
-                idx[at] = col0 + c;
+                idx[at] = col_base + col0 + c;
             }
         }
         __syncthreads();  // S is rewritten by the next tile
@@ -321,9 +325,10 @@ __device__ __forceinline__ void knn_rows(const T *__restrict__ A, const T *__res
     extern "C" __global__ void __launch_bounds__(THREADS) knn_##TNAME##_##OPNAME(             \
         const TYPE_##TNAME *A, const TYPE_##TNAME *B, int n, int m, int d, int k, double p,   \
         int post, const double *inv_a, const double *inv_b, double *out_dist,                 \
-        long long *out_idx) {                                                                  \
+        long long *out_idx, long long col_base, int fresh) {                                   \
         knn_rows<TYPE_##TNAME, OPCODE_##OPNAME, 4, 4, 8>(A, B, n, m, d, k, p, post, inv_a,     \
-                                                          inv_b, out_dist, out_idx);          \
+                                                          inv_b, out_dist, out_idx, col_base, \
+                                                          fresh);                             \
     }
 
 #define DEFINE_KNN_OPS(TNAME)                 \

@@ -34,6 +34,10 @@ PY
   gpu-bin/ndstride cdist gpu-bin/x.npy --metric cityblock --backend cuda -o gpu-bin/d_gpu.npy
   gpu-bin/ndstride cdist gpu-bin/x.npy --metric cityblock --backend cpu -o gpu-bin/d_cpu.npy
   python3 -c "import numpy as np; g, c = np.load('gpu-bin/d_gpu.npy'), np.load('gpu-bin/d_cpu.npy'); print('CLI gpu vs cpu max rel diff', float(np.max(np.abs(g - c) / np.maximum(np.abs(c), 1))))"
+  # The same through a 1 MiB device budget: XB (1.3 MB) in blocks of 896 rows, 38 output rows
+  # per block, on two streams.
+  gpu-bin/ndstride cdist gpu-bin/x.npy --metric cityblock --backend cuda --device-memory 1MiB -o gpu-bin/d_gpu_blocks.npy
+  python3 -c "import numpy as np; print('CLI streamed blocks equal one launch:', bool(np.array_equal(np.load('gpu-bin/d_gpu_blocks.npy'), np.load('gpu-bin/d_gpu.npy'))))"
   gpu-bin/cuda-bench --bench
   python3 scripts/gpu_peers.py
   ;;

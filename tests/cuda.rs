@@ -159,6 +159,43 @@ fn streamed_blocks_match_the_one_launch_result() {
     assert!(e.to_string().contains("device memory"), "{e}");
 }
 
+/// kNN under a device memory budget smaller than B: the query rows' lists stay on the device
+/// while B passes in blocks, and the result is the one-launch result, ties included; a
+/// budget too small for one row is a clear error.
+#[test]
+fn knn_streams_b_through_a_small_budget() {
+    let Some(_) = gpu() else { return };
+    let (n, m, d, k) = (500, 3000, 8, 40);
+    let xa = NdArray::uniform(&[n, d], 0.0, 3.0, 31, DType::F64)
+        .unwrap()
+        .floor()
+        .unwrap();
+    let xb = NdArray::uniform(&[m, d], 0.0, 3.0, 32, DType::F64)
+        .unwrap()
+        .floor()
+        .unwrap();
+    let cuda = CdistOptions::new().backend(Backend::Cuda);
+    for name in ["cityblock", "sqeuclidean", "jaccard"] {
+        let metric: Metric = name.parse().unwrap();
+        let whole = knn_with(&xa, &xb, k, &metric, &cuda).unwrap();
+        // B is 3000 × 72 bytes = 216 kB: 64 kB takes it in blocks of 448 rows.
+        let blocked = knn_with(&xa, &xb, k, &metric, &cuda.clone().device_memory(64 << 10))
+            .unwrap_or_else(|e| panic!("{metric}: {e}"));
+        assert_eq!(
+            whole.indices.to_vec::<i64>().unwrap(),
+            blocked.indices.to_vec::<i64>().unwrap(),
+            "{metric}"
+        );
+        assert_eq!(
+            whole.distances.to_vec_f64().unwrap(),
+            blocked.distances.to_vec_f64().unwrap(),
+            "{metric}"
+        );
+    }
+    let e = knn_with(&xa, &xb, k, &Metric::Cityblock, &cuda.device_memory(64)).unwrap_err();
+    assert!(e.to_string().contains("device memory"), "{e}");
+}
+
 /// The fused kNN kernel on the GPU against the CPU search: the same distances, and indices
 /// at those distances (the very same indices where both compute exactly).
 #[test]

@@ -1,6 +1,6 @@
-//! How the output is cut into kernel launches: register tiles per kernel, row blocks of
-//! the kNN launches, and the blocks of rows and columns in which cdist streams its inputs and
-//! output through a device memory budget. Pure arithmetic, tested without a GPU.
+//! How the work is cut into kernel launches: register tiles per kernel, and the blocks of
+//! rows and columns in which cdist and kNN stream their inputs and outputs through a device
+//! memory budget. Pure arithmetic, tested without a GPU.
 
 use crate::dtype::DType;
 
@@ -19,46 +19,6 @@ pub(super) fn type_name(t: DType) -> &'static str {
 
 /// Threads per block of the distance kernels (TX · TY in kernels/cdist.cu).
 pub(super) const THREADS: u32 = 256;
-
-/// Output rows per launch: the block must fit in a third of the device's free memory (and
-/// 1 GiB), and span at most 65535 tiles down (the grid's y limit).
-pub(super) fn rows_per_block(n: usize, row_bytes: usize, free_memory: usize, bm: usize) -> usize {
-    let budget = (free_memory / 3).min(1 << 30);
-    (budget / row_bytes.max(1))
-        .clamp(1, 65535 * bm)
-        .min(n)
-        .max(1)
-}
-
-/// One launch of a distance kernel: output rows `r0 .. r0 + rows`, over a grid of
-/// `(column tiles, row tiles)`.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub(super) struct RowBlock {
-    pub(super) r0: usize,
-    pub(super) rows: usize,
-    pub(super) grid: (u32, u32),
-}
-
-/// The launches that cover an `n × m` output in blocks of `rows_per_block` rows with tiles of
-/// `bm × bn`.
-pub(super) fn row_blocks(
-    n: usize,
-    m: usize,
-    rows_per_block: usize,
-    (bm, bn): (usize, usize),
-) -> Vec<RowBlock> {
-    (0..n)
-        .step_by(rows_per_block.max(1))
-        .map(|r0| {
-            let rows = rows_per_block.min(n - r0);
-            RowBlock {
-                r0,
-                rows,
-                grid: (m.div_ceil(bn) as u32, rows.div_ceil(bm) as u32),
-            }
-        })
-        .collect()
-}
 
 /// Largest output block, in bytes, per stream: its pinned host staging buffer is this big, and
 /// smaller blocks let the copy of one overlap the kernel of the next sooner.
@@ -99,6 +59,13 @@ impl Problem {
     }
 }
 
+/// How many items of `per` bytes fit in `limit` bytes, rounded down to whole tiles of `tile`
+/// items when more than one tile fits.
+fn whole_tiles(limit: usize, per: usize, tile: usize) -> usize {
+    let k = limit / per.max(1);
+    if k > tile { k / tile * tile } else { k }
+}
+
 /// How cdist streams a problem through a device memory budget: output blocks of at most
 /// `rows × cols`, on `lanes` streams (each with its own A rows, output block and, unless
 /// `b_resident`, B rows), and B uploaded once when it fits.
@@ -126,10 +93,7 @@ impl Schedule {
         // B stays on the device when it takes at most half the budget; otherwise each of the
         // two lanes holds a block of B rows in a quarter of it.
         let b_resident = b_bytes <= budget / 2;
-        let fit = |limit: usize, per: usize, tile: usize| {
-            let k = limit / per.max(1);
-            if k > tile { k / tile * tile } else { k }
-        };
+        let fit = whole_tiles;
         let mut cols = if b_resident {
             m
         } else {
@@ -181,6 +145,66 @@ impl Schedule {
         let resident = if self.b_resident { p.m * row } else { 0 };
         let lane_b = if self.b_resident { 0 } else { self.cols * row };
         resident + self.lanes * (lane_b + self.rows * (row + self.cols * p.out_bytes))
+    }
+}
+
+/// Query rows per block of the kNN kernels (`knn_rows`' 4 × 4 register blocks × 16 threads),
+/// and the width of their column tiles.
+pub(super) const KNN_ROWS: usize = 64;
+
+/// How the fused kNN streams a problem through a device memory budget: blocks of `rows`
+/// query rows, whose k-lists (k distances and k indices each) stay on the device while B
+/// passes through in blocks of `cols` rows, or all at once when B fits (`b_resident`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) struct KnnSchedule {
+    pub(super) rows: usize,
+    pub(super) cols: usize,
+    pub(super) b_resident: bool,
+}
+
+impl KnnSchedule {
+    /// Plans `p` (its `out_bytes` unused) with lists of `k` within `budget` device bytes;
+    /// `Err` (the bytes it would need) when one tile of B and one query row do not fit.
+    pub(super) fn new(p: Problem, k: usize, budget: usize) -> Result<KnnSchedule, usize> {
+        let (n, m) = (p.n.max(1), p.m.max(1));
+        let (row, list) = (p.row_bytes(), k.saturating_mul(16));
+        let b_resident = m.saturating_mul(row) <= budget / 2;
+        let cols = if b_resident {
+            m
+        } else {
+            whole_tiles(budget / 2, row, KNN_ROWS).min(m)
+        };
+        let rest = budget.saturating_sub(cols.saturating_mul(row));
+        let rows = whole_tiles(rest, row.saturating_add(list), KNN_ROWS)
+            .min(65535 * KNN_ROWS)
+            .min(n);
+        // B takes at most half the budget, so the query rows always have the other half:
+        // twice a row with its list is enough.
+        if cols == 0 || rows == 0 {
+            return Err(row.saturating_add(list).saturating_mul(2));
+        }
+        Ok(KnnSchedule {
+            rows,
+            cols,
+            b_resident,
+        })
+    }
+
+    /// The launches, row blocks outermost (a block's lists are finished, and copied back,
+    /// after its last column block), B's column blocks in increasing order within them.
+    pub(super) fn blocks(&self, n: usize, m: usize) -> Vec<OutBlock> {
+        let mut out = vec![];
+        for r0 in (0..n).step_by(self.rows.max(1)) {
+            for c0 in (0..m).step_by(self.cols.max(1)) {
+                out.push(OutBlock {
+                    r0,
+                    rows: self.rows.min(n - r0),
+                    c0,
+                    cols: self.cols.min(m - c0),
+                });
+            }
+        }
+        out
     }
 }
 
@@ -285,28 +309,46 @@ mod tests {
     }
 
     #[test]
-    fn row_blocks_cover_the_output_once() {
-        for (n, m, per, tile) in [
-            (10, 3, 4, (2, 2)),
-            (1, 1, 1, (64, 64)),
-            (300, 5, 128, (128, 128)),
+    #[cfg_attr(miri, ignore = "millions of entries checked; safe arithmetic only")]
+    fn knn_blocks_cover_every_pair_once_in_column_order_within_the_budget() {
+        for &(n, m, d, k) in &[
+            (1, 1, 1, 1),
+            (300, 200, 3, 5),
+            (100, 5000, 16, 10),
+            (70, 70, 2, 70),
         ] {
-            let blocks = row_blocks(n, m, per, tile);
-            let mut next = 0;
-            for b in &blocks {
-                assert_eq!(b.r0, next);
-                assert!(b.rows >= 1 && b.rows <= per);
-                assert_eq!(
-                    b.grid,
-                    (m.div_ceil(tile.1) as u32, b.rows.div_ceil(tile.0) as u32)
-                );
-                next += b.rows;
+            for &budget in &[1 << 12, 50_000, 1 << 20, 1 << 30] {
+                let p = problem(n, m, d);
+                match KnnSchedule::new(p, k, budget) {
+                    Ok(s) => {
+                        let blocks = s.blocks(n, m);
+                        let mut seen = vec![0u8; n * m];
+                        let mut last: Option<OutBlock> = None;
+                        for b in &blocks {
+                            for i in b.r0..b.r0 + b.rows {
+                                for j in b.c0..b.c0 + b.cols {
+                                    seen[i * m + j] += 1;
+                                }
+                            }
+                            // Within a row block the columns come in increasing order.
+                            if let Some(l) = last
+                                && l.r0 == b.r0
+                            {
+                                assert_eq!(b.c0, l.c0 + l.cols);
+                            } else {
+                                assert_eq!(b.c0, 0);
+                            }
+                            last = Some(*b);
+                        }
+                        assert!(seen.iter().all(|&c| c == 1), "{s:?}");
+                        let row = d * 4 + 8;
+                        let b_bytes = if s.b_resident { m * row } else { s.cols * row };
+                        assert!(b_bytes + s.rows * (row + k * 16) <= budget, "{s:?}");
+                        assert!(s.b_resident || s.cols < m);
+                    }
+                    Err(needed) => assert!(needed > budget),
+                }
             }
-            assert_eq!(next, n);
         }
-        assert_eq!(rows_per_block(1000, 8, 3 << 20, 64), 1000);
-        assert_eq!(rows_per_block(1000, 1 << 20, 3 << 20, 64), 1);
-        assert_eq!(rows_per_block(1000, 1 << 30, 1 << 20, 64), 1); // never 0
-        assert_eq!(rows_per_block(10_000_000, 4, 3 << 40, 1), 65535);
     }
 }

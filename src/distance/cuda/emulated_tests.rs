@@ -10,7 +10,9 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::blocks::{Problem, STAGING_BYTES, Schedule, tile};
+use super::blocks::{
+    KNN_ROWS, KnnSchedule, Problem, STAGING_BYTES, Schedule, THREADS, tile, type_name,
+};
 use super::plan::trick_plan;
 use super::streamed;
 use super::*;
@@ -21,6 +23,8 @@ pub(super) enum Arg {
     In(Vec<u8>),
     /// An output buffer of this many bytes (zeroed before the launch).
     Out(usize),
+    /// A buffer the kernel reads and writes, with these bytes before the launch.
+    InOut(Vec<u8>),
     I(i32),
     L(i64),
     D(f64),
@@ -97,6 +101,11 @@ pub(super) fn emulate(
             }
             Arg::Out(n) => {
                 std::fs::write(&path, vec![0u8; *n]).unwrap();
+                cmd.arg(format!("out:{}", path.display()));
+                outputs.push(path);
+            }
+            Arg::InOut(b) => {
+                std::fs::write(&path, b).unwrap();
                 cmd.arg(format!("out:{}", path.display()));
                 outputs.push(path);
             }
@@ -409,61 +418,81 @@ fn matmul_trick_kernels_match_the_exact_distances_on_the_emulator() {
     check_trick::<f64>(exe, (70, 9, 5));
 }
 
-/// `run_knn`'s host logic with the emulator in place of the device: `(indices, distances)`.
+/// `knn::run`'s host logic with the emulator in place of the device: the same schedule
+/// within `budget` device bytes, the same slices of the prepared rows, and the lists kept
+/// between the launches of a row block (they start as garbage, which the first launch must
+/// clear). Returns `(indices, distances)` and the schedule.
 fn emulated_knn<T: Element>(
     exe: &Path,
     xa: &NdArray,
     xb: &NdArray,
     k: usize,
     metric: &Metric,
-    rows_per_launch: usize,
-) -> (Vec<i64>, Vec<f64>) {
+    budget: usize,
+) -> (Vec<i64>, Vec<f64>, KnnSchedule) {
     let (n, m, d) = cdist_dims(xa, xb).unwrap();
     let (plan, root) = knn_plan(metric, d).unwrap();
-    let ((a, inv_a), (b, inv_b)) = (
+    let ((a, a_sides), (b, b_sides)) = (
         prepared_rows::<T>(xa, d, &plan).unwrap(),
         prepared_rows::<T>(xb, d, &plan).unwrap(),
     );
-    let (mut idx, mut dist) = (vec![-7i64; n * k], vec![f64::NAN; n * k]);
-    for RowBlock { r0, rows, .. } in row_blocks(n, m, rows_per_launch, (KNN_ROWS, KNN_ROWS)) {
-        let inv_a_block = if row_side(plan.post) != RowSide::Unused {
-            &inv_a[r0..r0 + rows]
+    let problem = Problem {
+        n,
+        m,
+        d,
+        elem_bytes: size_of::<T>(),
+        out_bytes: 0,
+    };
+    let schedule = KnnSchedule::new(problem, k, budget).unwrap();
+    let uses_side = row_side(plan.post) != RowSide::Unused;
+    let at_least_one = |v: &[T]| {
+        if v.is_empty() {
+            vec![T::zeroed()]
         } else {
-            &inv_a[..]
-        };
+            v.to_vec()
+        }
+    };
+    let (mut idx, mut dist) = (vec![-7i64; n * k], vec![f64::NAN; n * k]);
+    let garbage = vec![0xA5u8; schedule.rows * k * 8];
+    let (mut dist_dev, mut idx_dev) = (garbage.clone(), garbage);
+    for blk in schedule.blocks(n, m) {
         let got = emulate(
             exe,
             &format!("knn_{}_{}", type_name(T::DTYPE), plan.op),
-            (rows.div_ceil(KNN_ROWS) as u32, 1),
+            (blk.rows.div_ceil(KNN_ROWS) as u32, 1),
             THREADS,
             &[
-                bytes(&a[r0 * d..]),
-                bytes(&b),
-                Arg::I(rows as i32),
-                Arg::I(m as i32),
+                bytes(&at_least_one(&a[blk.a_elems(d)])),
+                bytes(&at_least_one(&b[blk.b_elems(d)])),
+                Arg::I(blk.rows as i32),
+                Arg::I(blk.cols as i32),
                 Arg::I(d as i32),
                 Arg::I(k as i32),
                 Arg::D(plan.p),
                 Arg::I(plan.post),
-                bytes(inv_a_block),
-                bytes(&inv_b),
-                Arg::Out(rows * k * 8),
-                Arg::Out(rows * k * 8),
+                bytes(&a_sides[blk.a_sides(uses_side)]),
+                bytes(&b_sides[blk.b_sides(uses_side)]),
+                Arg::InOut(dist_dev),
+                Arg::InOut(idx_dev),
+                Arg::L(blk.c0 as i64),
+                Arg::I(i32::from(blk.c0 == 0)),
             ],
         );
-        dist[r0 * k..(r0 + rows) * k].copy_from_slice(&as_f64::<f64>(&got[0]));
-        let got_idx = got[1]
-            .chunks_exact(8)
-            .map(bytemuck::pod_read_unaligned::<i64>);
-        idx[r0 * k..(r0 + rows) * k]
-            .iter_mut()
-            .zip(got_idx)
-            .for_each(|(d, s)| *d = s);
+        [dist_dev, idx_dev] = [got[0].clone(), got[1].clone()];
+        if blk.c0 + blk.cols == m {
+            let lists = blk.r0 * k..(blk.r0 + blk.rows) * k;
+            let len = blk.rows * k;
+            dist[lists.clone()].copy_from_slice(&as_f64::<f64>(&dist_dev)[..len]);
+            let got_idx = idx_dev
+                .chunks_exact(8)
+                .map(bytemuck::pod_read_unaligned::<i64>);
+            idx[lists].iter_mut().zip(got_idx).for_each(|(d, s)| *d = s);
+        }
     }
     if root {
         dist.iter_mut().for_each(|v| *v = v.sqrt());
     }
-    (idx, dist)
+    (idx, dist, schedule)
 }
 
 /// The fused kNN kernel against the CPU back end's knn: the same distances, and each index
@@ -471,7 +500,12 @@ fn emulated_knn<T: Element>(
 /// CPU and the kernel compute a metric exactly (sqeuclidean, euclidean, cityblock,
 /// chebyshev, hamming and the boolean counts on this data), the tie rule must pick the very
 /// same indices.
-fn check_knn<T: Element>(exe: &Path, (n, m, d): (usize, usize, usize), k: usize, per: usize) {
+fn check_knn<T: Element>(
+    exe: &Path,
+    (n, m, d): (usize, usize, usize),
+    k: usize,
+    budget: usize,
+) -> Vec<KnnSchedule> {
     let exact = [
         "sqeuclidean",
         "euclidean",
@@ -481,6 +515,7 @@ fn check_knn<T: Element>(exe: &Path, (n, m, d): (usize, usize, usize), k: usize,
         "jaccard",
     ];
     let tol = if T::DTYPE == DType::F32 { 1e-5 } else { 1e-12 };
+    let mut schedules = vec![];
     for metric in every_gpu_metric(d) {
         let js = metric == Metric::JensenShannon;
         let (xa, xb) = (data(n, d, 5, js), data(m, d, 6, js));
@@ -492,7 +527,8 @@ fn check_knn<T: Element>(exe: &Path, (n, m, d): (usize, usize, usize), k: usize,
             cpu.distances.to_vec_f64().unwrap(),
         );
         let full = full.to_vec_f64().unwrap();
-        let (g_idx, g_dist) = emulated_knn::<T>(exe, &xa, &xb, k, &metric, per);
+        let (g_idx, g_dist, schedule) = emulated_knn::<T>(exe, &xa, &xb, k, &metric, budget);
+        schedules.push(schedule);
         let near = |a: f64, b: f64| {
             a == b || (a.is_nan() && b.is_nan()) || (a - b).abs() <= tol * a.abs().max(1.0)
         };
@@ -524,6 +560,7 @@ fn check_knn<T: Element>(exe: &Path, (n, m, d): (usize, usize, usize), k: usize,
             );
         }
     }
+    schedules
 }
 
 #[test]
@@ -534,9 +571,23 @@ fn check_knn<T: Element>(exe: &Path, (n, m, d): (usize, usize, usize), k: usize,
 fn knn_kernel_matches_the_cpu_back_end_on_the_emulator() {
     let Some(exe) = harness() else { return };
     // More columns than one 64-column tile, rows over two launches, k past a tile's width.
-    check_knn::<f32>(exe, (70, 150, 11), 5, usize::MAX);
-    check_knn::<f64>(exe, (130, 40, 6), 3, 64);
-    check_knn::<f64>(exe, (3, 70, 4), 70, usize::MAX);
+    let all = usize::MAX;
+    let single = |s: &KnnSchedule| s.b_resident && s.rows >= 70;
+    assert!(
+        check_knn::<f32>(exe, (70, 150, 11), 5, all)
+            .iter()
+            .all(single)
+    );
+    // Row blocks of 64: room for 64 rows with their lists beside B, not 128.
+    let row = 6 * 8 + 8;
+    let budget = 40 * row + 100 * (row + 3 * 16);
+    let rows = check_knn::<f64>(exe, (130, 40, 6), 3, budget);
+    assert!(rows.iter().all(|s| s.b_resident && s.rows == 64));
+    check_knn::<f64>(exe, (3, 70, 4), 70, all);
+    // B in column blocks (fewer columns than k in each), the lists kept across launches.
+    let row = 4 * 8 + 8;
+    let cols = check_knn::<f64>(exe, (6, 70, 4), 30, 2 * 25 * row);
+    assert!(cols.iter().all(|s| !s.b_resident && s.cols == 25));
 }
 
 /// The device's row preparation (`prep_S_T`, used by `cdist_device`) against the host's

@@ -150,7 +150,7 @@ pub(super) fn place_block<O: Copy + Send + Sync>(
         .for_each(|(dst, src)| dst[blk.c0..blk.c0 + blk.cols].copy_from_slice(src));
 }
 
-fn upload<T: DeviceRepr>(
+pub(super) fn upload<T: DeviceRepr>(
     stream: &Arc<CudaStream>,
     src: &[T],
     dst: &mut CudaSlice<T>,
