@@ -20,6 +20,28 @@ pub(super) fn type_name(t: DType) -> &'static str {
 /// Threads per block of the distance kernels (TX · TY in kernels/cdist.cu).
 pub(super) const THREADS: u32 = 256;
 
+/// Blocks of an `outer × inner` grid cut in steps of `outer_step` and `inner_step` (the
+/// last ones shorter), outer index slowest: `block((start, len), (start, len))` each.
+fn out_blocks(
+    (outer, outer_step): (usize, usize),
+    (inner, inner_step): (usize, usize),
+    block: impl Fn((usize, usize), (usize, usize)) -> OutBlock,
+) -> Vec<OutBlock> {
+    let (outer_step, inner_step) = (outer_step.max(1), inner_step.max(1));
+    (0..outer)
+        .step_by(outer_step)
+        .flat_map(|o| {
+            (0..inner).step_by(inner_step).map(move |i| {
+                (
+                    (o, outer_step.min(outer - o)),
+                    (i, inner_step.min(inner - i)),
+                )
+            })
+        })
+        .map(|(o, i)| block(o, i))
+        .collect()
+}
+
 /// Largest output block, in bytes, per stream: its pinned host staging buffer is this big, and
 /// smaller blocks let the copy of one overlap the kernel of the next sooner.
 pub(super) const STAGING_BYTES: usize = 256 << 20;
@@ -124,18 +146,9 @@ impl Schedule {
     /// The launches, column blocks outermost (a lane's B block changes least often), rows
     /// within them.
     pub(super) fn blocks(&self, n: usize, m: usize) -> Vec<OutBlock> {
-        let mut out = vec![];
-        for c0 in (0..m).step_by(self.cols.max(1)) {
-            for r0 in (0..n).step_by(self.rows.max(1)) {
-                out.push(OutBlock {
-                    r0,
-                    rows: self.rows.min(n - r0),
-                    c0,
-                    cols: self.cols.min(m - c0),
-                });
-            }
-        }
-        out
+        out_blocks((m, self.cols), (n, self.rows), |(c0, cols), (r0, rows)| {
+            OutBlock { r0, rows, c0, cols }
+        })
     }
 
     /// Device bytes the schedule holds at once for `p` (what the tests hold it to).
@@ -193,18 +206,9 @@ impl KnnSchedule {
     /// The launches, row blocks outermost (a block's lists are finished, and copied back,
     /// after its last column block), B's column blocks in increasing order within them.
     pub(super) fn blocks(&self, n: usize, m: usize) -> Vec<OutBlock> {
-        let mut out = vec![];
-        for r0 in (0..n).step_by(self.rows.max(1)) {
-            for c0 in (0..m).step_by(self.cols.max(1)) {
-                out.push(OutBlock {
-                    r0,
-                    rows: self.rows.min(n - r0),
-                    c0,
-                    cols: self.cols.min(m - c0),
-                });
-            }
-        }
-        out
+        out_blocks((n, self.rows), (m, self.cols), |(r0, rows), (c0, cols)| {
+            OutBlock { r0, rows, c0, cols }
+        })
     }
 }
 

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use super::blocks::{
     KNN_ROWS, KnnSchedule, Problem, STAGING_BYTES, Schedule, THREADS, tile, type_name,
 };
-use super::plan::trick_plan;
+use super::plan::{prepared_rows, trick_plan};
 use super::streamed;
 use super::*;
 use crate::distance::{CdistOptions, cdist_with};

@@ -17,8 +17,8 @@ use crate::error::{Error, Result};
 /// `plan`'s kNN kernel within `budget` device bytes: `(indices, distances)`, row-major `n × k`.
 pub(super) fn run<T: Element + DeviceRepr + ValidAsZeroBits>(
     device: &Device,
-    a: HostRows<'_, T>,
-    b: HostRows<'_, T>,
+    a: &HostRows<T>,
+    b: &HostRows<T>,
     k: usize,
     plan: &GpuPlan,
     (n, m, d): (usize, usize, usize),

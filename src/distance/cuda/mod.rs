@@ -22,7 +22,7 @@ use crate::device::Device;
 use crate::dtype::{DType, Element};
 use crate::error::{Error, Result};
 pub use on_device::cdist_device;
-use plan::{GpuPlan, RowSide, knn_plan, plan, prepared_rows, row_side, strategy_plan};
+use plan::{GpuPlan, RowSide, knn_plan, plan, row_side, strategy_plan};
 
 /// Problems below this many pair-features stay on the CPU under `Backend::Auto`: the
 /// transfers and the launch would cost more than the GPU saves.
@@ -46,6 +46,16 @@ pub(crate) fn auto_picks_gpu(metric: &Metric, n: usize, m: usize, d: usize) -> b
         _ => plan(metric, d).is_ok(),
     };
     work >= AUTO_MIN_WORK && has_kernel && Device::is_available()
+}
+
+/// The type the kernels compute in: the inputs' compute type, except that counts of ones are
+/// exact in float32 only below 2^24 features.
+fn kernel_dtype(t: DType, plan: &GpuPlan, d: usize) -> DType {
+    if t == DType::F32 && row_side(plan.post) == RowSide::Count && d >= 1 << 24 {
+        DType::F64
+    } else {
+        t
+    }
 }
 
 /// The device bytes a call may use: the options' budget, or half the free memory.
@@ -72,11 +82,7 @@ pub(crate) fn cdist(
     let (n, m, d) = cdist_dims(xa, xb)?;
     let plan = strategy_plan(plan(metric, d)?, metric, opts.strategy)?;
     let device = default_device()?;
-    // Counts of ones are exact in float32 only below 2^24 features.
-    let t = match compute_dtype(xa, Some(xb), opts.accumulate_f64) {
-        DType::F32 if row_side(plan.post) == RowSide::Count && d >= 1 << 24 => DType::F64,
-        t => t,
-    };
+    let t = kernel_dtype(compute_dtype(xa, Some(xb), opts.accumulate_f64), &plan, d);
     let budget = device_budget(&device, opts)?;
     fn go<T, O>(
         device: &Device,
@@ -89,20 +95,8 @@ pub(crate) fn cdist(
         T: Element + DeviceRepr + ValidAsZeroBits,
         O: Element + DeviceRepr + ValidAsZeroBits,
     {
-        let d = dims.2;
-        let ((a, a_sides), (b, b_sides)) = (
-            prepared_rows::<T>(xa, d, plan)?,
-            prepared_rows::<T>(xb, d, plan)?,
-        );
-        let rows = |rows, sides| streamed::HostRows { rows, sides };
-        streamed::run::<T, O>(
-            device,
-            rows(&a, &a_sides),
-            rows(&b, &b_sides),
-            plan,
-            dims,
-            budget,
-        )
+        let prepare = |x| streamed::HostRows::<T>::prepare(x, dims.2, plan);
+        streamed::run::<T, O>(device, &prepare(xa)?, &prepare(xb)?, plan, dims, budget)
     }
     let (x, dims) = ((xa, xb), (n, m, d));
     match (t, opts.out_dtype) {
@@ -129,12 +123,11 @@ pub(crate) fn knn(
     let device = default_device()?;
     let budget = device_budget(&device, opts)?;
     let (x, dims) = ((xa, xb), (n, m, d));
-    let (mut idx, mut dist) = match compute_dtype(xa, Some(xb), opts.accumulate_f64) {
-        DType::F32 if !(row_side(plan.post) == RowSide::Count && d >= 1 << 24) => {
-            knn_in::<f32>(&device, x, k, &plan, dims, budget)?
-        }
-        _ => knn_in::<f64>(&device, x, k, &plan, dims, budget)?,
-    };
+    let (mut idx, mut dist) =
+        match kernel_dtype(compute_dtype(xa, Some(xb), opts.accumulate_f64), &plan, d) {
+            DType::F32 => knn_in::<f32>(&device, x, k, &plan, dims, budget)?,
+            _ => knn_in::<f64>(&device, x, k, &plan, dims, budget)?,
+        };
     if root {
         dist.iter_mut().for_each(|v| *v = v.sqrt());
     }
@@ -152,21 +145,8 @@ fn knn_in<T: Element + DeviceRepr + ValidAsZeroBits>(
     dims: (usize, usize, usize),
     budget: usize,
 ) -> Result<(Vec<i64>, Vec<f64>)> {
-    let d = dims.2;
-    let ((a, a_sides), (b, b_sides)) = (
-        prepared_rows::<T>(xa, d, plan)?,
-        prepared_rows::<T>(xb, d, plan)?,
-    );
-    let rows = |rows, sides| streamed::HostRows { rows, sides };
-    knn::run::<T>(
-        device,
-        rows(&a, &a_sides),
-        rows(&b, &b_sides),
-        k,
-        plan,
-        dims,
-        budget,
-    )
+    let prepare = |x| streamed::HostRows::<T>::prepare(x, dims.2, plan);
+    knn::run::<T>(device, &prepare(xa)?, &prepare(xb)?, k, plan, dims, budget)
 }
 
 #[cfg(test)]

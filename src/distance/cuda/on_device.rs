@@ -5,10 +5,10 @@ use cudarc::driver::{CudaSlice, DeviceRepr, LaunchConfig, PushKernelArg, ValidAs
 
 use super::super::metric::Metric;
 use super::super::options::CdistOptions;
-use super::as_i32;
 use super::blocks::{THREADS, tile, type_name};
 use super::plan::GpuPlan;
 use super::plan::{RowSide, plan, row_side, strategy_plan};
+use super::{as_i32, kernel_dtype};
 use crate::device::{Device, DeviceArray, cuda_error};
 use crate::dtype::{DType, Element};
 use crate::error::{Error, Result};
@@ -61,16 +61,10 @@ pub fn cdist_device(
         )));
     }
     let plan = strategy_plan(plan(metric, d)?, metric, opts.strategy)?;
-    // Counts of ones are exact in float32 only below 2^24 features.
-    let counts_need_f64 = row_side(plan.post) == RowSide::Count && d >= 1 << 24;
-    let t = if xa.dtype() == DType::F32
-        && xb.dtype() == DType::F32
-        && !opts.accumulate_f64
-        && !counts_need_f64
-    {
-        DType::F32
-    } else {
-        DType::F64
+    let inputs_f32 = xa.dtype() == DType::F32 && xb.dtype() == DType::F32;
+    let t = match inputs_f32 && !opts.accumulate_f64 {
+        true => kernel_dtype(DType::F32, &plan, d),
+        false => DType::F64,
     };
     match (t, opts.out_dtype) {
         (DType::F32, DType::F32) => run_device::<f32, f32>(device, xa, xb, &plan, (n, m, d)),

@@ -15,16 +15,24 @@ use rayon::prelude::*;
 
 use super::as_i32;
 use super::blocks::{OutBlock, Problem, STAGING_BYTES, Schedule, THREADS, tile, type_name};
-use super::plan::{GpuPlan, RowSide, row_side};
+use super::plan::{GpuPlan, RowSide, prepared_rows, row_side};
 use crate::array::NdArray;
 use crate::device::{Device, cuda_error};
 use crate::dtype::Element;
 use crate::error::{Error, Result};
 
 /// Prepared rows (row-major, `d` per row) and their row sides, on the host.
-pub(super) struct HostRows<'a, T> {
-    pub(super) rows: &'a [T],
-    pub(super) sides: &'a [f64],
+pub(super) struct HostRows<T> {
+    pub(super) rows: Vec<T>,
+    pub(super) sides: Vec<f64>,
+}
+
+impl<T: Element> HostRows<T> {
+    /// The rows of `x` as `plan`'s kernel reads them ([`prepared_rows`]).
+    pub(super) fn prepare(x: &NdArray, d: usize, plan: &GpuPlan) -> Result<Self> {
+        let (rows, sides) = prepared_rows::<T>(x, d, plan)?;
+        Ok(HostRows { rows, sides })
+    }
 }
 
 /// Where a block's inputs lie in the prepared host rows.
@@ -175,8 +183,8 @@ pub(super) fn upload<T: DeviceRepr>(
 /// kernel, in blocks within `budget` device bytes.
 pub(super) fn run<T, O>(
     device: &Device,
-    a: HostRows<'_, T>,
-    b: HostRows<'_, T>,
+    a: &HostRows<T>,
+    b: &HostRows<T>,
     plan: &GpuPlan,
     (n, m, d): (usize, usize, usize),
     budget: usize,
@@ -223,8 +231,8 @@ where
             }
         };
         Some((
-            main.clone_htod(&pad(b.rows)).map_err(&up)?,
-            main.clone_htod(b.sides).map_err(&up)?,
+            main.clone_htod(&pad(&b.rows)).map_err(&up)?,
+            main.clone_htod(&b.sides).map_err(&up)?,
         ))
     } else {
         None
