@@ -1,7 +1,9 @@
 //! cdist of arrays already on a GPU: strided inputs packed on the device, the distance
 //! matrix left there as a device array.
 
-use cudarc::driver::{CudaSlice, DeviceRepr, LaunchConfig, PushKernelArg, ValidAsZeroBits};
+use cudarc::driver::{
+    CudaSlice, DeviceRepr, LaunchArgs, LaunchConfig, PushKernelArg, ValidAsZeroBits,
+};
 
 use super::super::metric::Metric;
 use super::super::options::CdistOptions;
@@ -106,25 +108,16 @@ fn prepare<T: Element + DeviceRepr + ValidAsZeroBits>(
         type_name(x.dtype()),
         type_name(T::DTYPE)
     ))?;
-    let (offset, s0, s1) = (
-        x.offset() as i64,
-        x.strides()[0] as i64,
-        x.strides()[1] as i64,
-    );
-    let (rows32, d32, side_code) = (as_i32(rows, "rows")?, as_i32(d, "d")?, side.kernel_code());
+    let source = StridedSource::of(x)?;
+    let side_code = side.kernel_code();
     let cfg = LaunchConfig {
         grid_dim: (rows.min(65535) as u32, 1, 1),
         block_dim: (PREP_THREADS, 1, 1),
         shared_mem_bytes: 0,
     };
     let mut launch = stream.launch_builder(&func);
+    source.push(x, &mut launch);
     launch
-        .arg(x.buffer())
-        .arg(&offset)
-        .arg(&s0)
-        .arg(&s1)
-        .arg(&rows32)
-        .arg(&d32)
         .arg(&prep)
         .arg(&vec)
         .arg(&side_code)
@@ -141,6 +134,38 @@ fn prepare<T: Element + DeviceRepr + ValidAsZeroBits>(
 
 /// Threads per block of the prep kernel (one block per row).
 const PREP_THREADS: u32 = 128;
+
+/// The leading arguments of the pack and prep kernels: a strided 2-d source (`const char*
+/// src, long long offset, long long s0, long long s1, int n, int d`).
+struct StridedSource {
+    offset: i64,
+    s0: i64,
+    s1: i64,
+    rows: i32,
+    d: i32,
+}
+
+impl StridedSource {
+    fn of(x: &DeviceArray) -> Result<Self> {
+        Ok(StridedSource {
+            offset: x.offset() as i64,
+            s0: x.strides()[0] as i64,
+            s1: x.strides()[1] as i64,
+            rows: as_i32(x.shape()[0], "rows")?,
+            d: as_i32(x.shape()[1], "d")?,
+        })
+    }
+
+    fn push<'a>(&'a self, x: &'a DeviceArray, launch: &mut LaunchArgs<'a>) {
+        launch
+            .arg(x.buffer())
+            .arg(&self.offset)
+            .arg(&self.s0)
+            .arg(&self.s1)
+            .arg(&self.rows)
+            .arg(&self.d);
+    }
+}
 
 /// A strided 2-d device array packed row-major as `T` by the pack kernel.
 fn pack<T: Element + DeviceRepr + ValidAsZeroBits>(
@@ -160,26 +185,15 @@ fn pack<T: Element + DeviceRepr + ValidAsZeroBits>(
         type_name(x.dtype()),
         type_name(T::DTYPE)
     ))?;
-    let (offset, s0, s1) = (
-        x.offset() as i64,
-        x.strides()[0] as i64,
-        x.strides()[1] as i64,
-    );
-    let (rows32, d32) = (as_i32(rows, "rows")?, as_i32(d, "d")?);
+    let source = StridedSource::of(x)?;
     let cfg = LaunchConfig {
         grid_dim: (((rows * d).div_ceil(256)).min(65535) as u32, 1, 1),
         block_dim: (256, 1, 1),
         shared_mem_bytes: 0,
     };
     let mut launch = stream.launch_builder(&func);
-    launch
-        .arg(x.buffer())
-        .arg(&offset)
-        .arg(&s0)
-        .arg(&s1)
-        .arg(&rows32)
-        .arg(&d32)
-        .arg(&mut dst);
+    source.push(x, &mut launch);
+    launch.arg(&mut dst);
     // SAFETY: matches pack_S_T(const char* src, long long offset, long long s0, long long s1,
     // int n, int d, T* dst); every element (i, k) it reads is at offset + i·s0 + k·s1, inside
     // the buffer (DeviceArray's layout invariant), and dst holds rows × d elements.
