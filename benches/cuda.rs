@@ -1,7 +1,7 @@
 //! The CUDA back end at the shapes (n, m, d) = (16384, 16384, 64), (65536, 65536, 128),
 //! (16384, 16384, 1024), float32: cityblock and sqeuclidean from host arrays (transfers
-//! included, as a user's cdist call pays them) and from device arrays (kernel and the
-//! output's allocation only). Peers in the same session: `scripts/gpu_peers.py`
+//! included, as a user's cdist call pays them; also through a small device memory budget, the
+//! streamed path) and from device arrays (kernel and the output's allocation only). Peers in the same session: `scripts/gpu_peers.py`
 //! (torch.cdist p=1 and p=2, CuPy's matmul trick). Prints "SKIPPED" without a GPU.
 //! Run: `cargo bench --bench cuda` (built here and run there by `scripts/gpu-check.sh`).
 
@@ -46,6 +46,14 @@ fn bench(c: &mut Criterion) {
             if n <= 16384 {
                 g.bench_function(BenchmarkId::new("host", &id), |b| {
                     b.iter(|| drop(cdist_with(&x, &x, &metric, &opts).unwrap()))
+                });
+            }
+            // The same through a 256 MiB device budget: the 1 GiB output streams in blocks on
+            // two streams, copies overlapping kernels (compare with "host" above).
+            if (n, d) == (16384, 64) {
+                let small = opts.clone().device_memory(256 << 20);
+                g.bench_function(BenchmarkId::new("host, 256 MiB budget", &id), |b| {
+                    b.iter(|| drop(cdist_with(&x, &x, &metric, &small).unwrap()))
                 });
             }
         }
