@@ -131,6 +131,14 @@ mod avx512 {
         j: usize,
         out: [&mut [f64]; A],
     ) {
+        // A row outside the reciprocal range divides; its partner must not divide with it (a
+        // pair's bits must not depend on the row beside it): each row alone.
+        if A > 1 && !i.iter().all(|&i| a.reciprocal_ok[i]) {
+            for (&i, out) in i.iter().zip(out) {
+                rows::<1>(a, [i], b, j, [out]);
+            }
+            return;
+        }
         let d = a.d;
         let len = out[0].len();
         let fast = |j: usize| i.iter().all(|&i| a.reciprocal_ok[i]) && b.reciprocal_ok[j];
@@ -191,14 +199,16 @@ mod avx512 {
             let n = _mm512_abs_pd(_mm512_sub_pd(x, y));
             let den = _mm512_add_pd(ax, ay);
             *acc = if ZERO_TERMS || live != 0xff {
+                // The lanes that add do so exactly as below (the quotient fused with the
+                // accumulation), so that a pair's bits do not depend on whether a zero term
+                // elsewhere in its block chose this path.
                 let nonzero =
                     _mm512_mask_cmp_pd_mask::<_CMP_NEQ_UQ>(live, den, _mm512_setzero_pd());
-                let q = if divide {
-                    _mm512_div_pd(n, den)
+                if divide {
+                    _mm512_mask_add_pd(*acc, nonzero, *acc, _mm512_div_pd(n, den))
                 } else {
-                    add_quotient(_mm512_setzero_pd(), n, den)
-                };
-                _mm512_mask_add_pd(*acc, nonzero, *acc, q)
+                    _mm512_mask_blend_pd(nonzero, *acc, add_quotient(*acc, n, den))
+                }
             } else if divide {
                 _mm512_add_pd(*acc, _mm512_div_pd(n, den))
             } else {
@@ -297,6 +307,56 @@ mod tests {
                         assert_eq!(got, 0.0);
                     }
                 }
+            }
+        }
+    }
+
+    /// A pair's distance must not depend on which row it is computed beside: blocks of rows
+    /// (cdist_chunked, any budget) pair rows differently from one whole cdist. Found by the
+    /// cdist fuzz target: a row outside the reciprocal range (1e300) sent its partner to the
+    /// division path, and a partner's zeros sent it to the unfused zero-term path, each a few
+    /// ulps off the row computed alone.
+    #[test]
+    fn a_rows_distances_do_not_depend_on_the_row_beside_it() {
+        let vals = [
+            0.0, 1.0, -2.5, 1e300, 0.1, 5.0, 3.25, -7.0, 1e-5, 2.0, 9.75, -0.5,
+        ];
+        for d in [1, 7, 8, 13] {
+            let (rows, cols) = (7, 9);
+            let x: Vec<f64> = (0..rows * d)
+                .map(|k| vals[(k * 5 + k / d) % vals.len()])
+                .collect();
+            // Rows of y all in the reciprocal range; some rows of x are not (1e300).
+            let y: Vec<f64> = (0..cols * d)
+                .map(|k| match vals[(k * 7 + 3) % vals.len()] {
+                    1e300 => 4.5,
+                    v => v * 1.5,
+                })
+                .collect();
+            let (a, b) = (
+                CanberraRows::new(&x, rows, d),
+                CanberraRows::new(&y, cols, d),
+            );
+            let pairs = Pairs { a: &a, b: &b };
+            for i in 0..rows - 1 {
+                let (mut alone0, mut alone1) = (vec![0.0; cols], vec![0.0; cols]);
+                pairs.row(i, 0, &mut alone0);
+                pairs.row(i + 1, 0, &mut alone1);
+                let (mut two0, mut two1) = (vec![0.0; cols], vec![0.0; cols]);
+                pairs.two_rows(i, 0, &mut two0, &mut two1);
+                let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(
+                    bits(&alone0),
+                    bits(&two0),
+                    "d={d}, row {i} beside {}",
+                    i + 1
+                );
+                assert_eq!(
+                    bits(&alone1),
+                    bits(&two1),
+                    "d={d}, row {} beside {i}",
+                    i + 1
+                );
             }
         }
     }
