@@ -284,7 +284,7 @@ __device__ __forceinline__ void knn_rows(const T *__restrict__ A, const T *__res
 
 // Register blocks: 8 x 8 for float32 (a 128 x 128 tile), 4 x 4 for float64 (64 x 64) and for
 // the two-accumulator Bray-Curtis (register pressure). The host's `tile` in
-// src/distance/cuda.rs mirrors TILE_OF.
+// src/distance/cuda/blocks.rs mirrors TILE_OF.
 #define TYPE_f32 float
 #define TYPE_f64 double
 #define TILE_f32 8

@@ -1,5 +1,5 @@
 // Runs one kernel of kernels/ on the CPU (cuda_emulator.h) with arguments from the command
-// line, for the tests of src/distance/cuda.rs when no GPU is present:
+// line, for the tests of src/distance/cuda/emulated_tests.rs when no GPU is present:
 //
 //   harness KERNEL GRID_X GRID_Y BLOCK_X ARG...
 //

@@ -21,6 +21,7 @@ mod metadata;
 mod random;
 mod views;
 
+pub(crate) use copy::try_vec;
 pub use memory::{SHARES_MEMORY_MAX_WORK, may_share_memory, shares_memory, shares_memory_bounded};
 pub use views::{ArrayView, ArrayViewMut};
 

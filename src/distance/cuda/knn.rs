@@ -9,6 +9,7 @@ use super::as_i32;
 use super::blocks::{KNN_ROWS, KnnSchedule, Problem, THREADS, type_name};
 use super::plan::{GpuPlan, RowSide, row_side};
 use super::streamed::{HostRows, upload};
+use crate::array::try_vec;
 use crate::device::{Device, cuda_error};
 use crate::dtype::Element;
 use crate::error::{Error, Result};
@@ -57,7 +58,8 @@ pub(super) fn run<T: Element + DeviceRepr + ValidAsZeroBits>(
         .alloc_zeros::<i64>((rows * k).max(1))
         .map_err(&alloc)?;
     let func = device.function(&format!("knn_{}_{}", type_name(T::DTYPE), plan.op))?;
-    let (mut dist, mut idx) = (vec![0.0; n * k], vec![0i64; n * k]);
+    let lists = crate::layout::checked_nbytes(&[n, k], 8)? / 8;
+    let (mut dist, mut idx) = (try_vec::<f64>(lists)?, try_vec::<i64>(lists)?);
     let (d32, k32) = (as_i32(d, "d")?, as_i32(k, "k")?);
     let mut b_at = None;
     for blk in schedule.blocks(n, m) {

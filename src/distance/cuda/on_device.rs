@@ -1,5 +1,5 @@
-//! cdist of arrays already on a GPU: strided inputs packed on the device, the distance
-//! matrix left there as a device array.
+//! cdist of arrays already on a GPU: strided inputs packed, and their rows prepared, on the
+//! device (never through the host), the distance matrix left there as a device array.
 
 use cudarc::driver::{
     CudaSlice, DeviceRepr, LaunchArgs, LaunchConfig, PushKernelArg, ValidAsZeroBits,
@@ -8,8 +8,7 @@ use cudarc::driver::{
 use super::super::metric::Metric;
 use super::super::options::CdistOptions;
 use super::blocks::{THREADS, tile, type_name};
-use super::plan::GpuPlan;
-use super::plan::{RowSide, plan, row_side, strategy_plan};
+use super::plan::{GpuPlan, Prep, RowSide, plan, row_side, strategy_plan};
 use super::{as_i32, kernel_dtype};
 use crate::device::{Device, DeviceArray, cuda_error};
 use crate::dtype::{DType, Element};
@@ -64,9 +63,10 @@ pub fn cdist_device(
     }
     let plan = strategy_plan(plan(metric, d)?, metric, opts.strategy)?;
     let inputs_f32 = xa.dtype() == DType::F32 && xb.dtype() == DType::F32;
-    let t = match inputs_f32 && !opts.accumulate_f64 {
-        true => kernel_dtype(DType::F32, &plan, d),
-        false => DType::F64,
+    let t = if inputs_f32 && !opts.accumulate_f64 {
+        kernel_dtype(DType::F32, &plan, d)
+    } else {
+        DType::F64
     };
     match (t, opts.out_dtype) {
         (DType::F32, DType::F32) => run_device::<f32, f32>(device, xa, xb, &plan, (n, m, d)),
@@ -89,7 +89,7 @@ fn prepare<T: Element + DeviceRepr + ValidAsZeroBits>(
     let stream = device.stream();
     let rows = x.shape()[0];
     let alloc = cuda_error("allocating prepared rows");
-    if prep == 0 && side == RowSide::Unused {
+    if matches!(plan.prep, Prep::None) && side == RowSide::Unused {
         let sides = stream.alloc_zeros::<f64>(1).map_err(&alloc)?;
         return Ok((pack::<T>(device, x)?, sides));
     }

@@ -16,7 +16,7 @@ use rayon::prelude::*;
 use super::as_i32;
 use super::blocks::{OutBlock, Problem, STAGING_BYTES, Schedule, THREADS, tile, type_name};
 use super::plan::{GpuPlan, RowSide, prepared_rows, row_side};
-use crate::array::NdArray;
+use crate::array::{NdArray, try_vec};
 use crate::device::{Device, cuda_error};
 use crate::dtype::Element;
 use crate::error::{Error, Result};
@@ -223,15 +223,14 @@ where
     // B uploaded once when it stays on the device; the lanes' streams, forked after, wait
     // for the upload.
     let resident_b = if schedule.b_resident {
-        let pad = |v: &[T]| {
-            if v.is_empty() {
-                vec![T::zeroed()]
-            } else {
-                v.to_vec()
-            }
+        // A zero-byte allocation is an error in CUDA: no features (d = 0) upload one zero.
+        let rows = if b.rows.is_empty() {
+            &[T::zeroed()][..]
+        } else {
+            &b.rows[..]
         };
         Some((
-            main.clone_htod(&pad(&b.rows)).map_err(&up)?,
+            main.clone_htod(rows).map_err(&up)?,
             main.clone_htod(&b.sides).map_err(&up)?,
         ))
     } else {
@@ -249,7 +248,9 @@ where
             Lane::<T, O>::new(stream, &schedule, d, staged)
         })
         .collect::<Result<Vec<_>>>()?;
-    let mut host: Vec<O> = vec![O::zeroed(); n * m];
+    // The result: an error, not an abort, when the host cannot hold it.
+    let total = crate::layout::checked_nbytes(&[n, m], size_of::<O>())? / size_of::<O>();
+    let mut host: Vec<O> = try_vec(total)?;
     let (d32, p, post) = (as_i32(d, "d")?, plan.p, plan.post);
     for (i, blk) in blocks.iter().enumerate() {
         let lanes_len = lanes.len();
