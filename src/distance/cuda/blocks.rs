@@ -17,6 +17,12 @@ pub(super) fn type_name(t: DType) -> &'static str {
     if t == DType::F32 { "f32" } else { "f64" }
 }
 
+/// The name of the cdist kernel computing `op` in `t` with output `o` (`DEFINE_CDIST` in
+/// kernels/cdist.cu), e.g. `cdist_f32_f64_cityblock`.
+pub(super) fn cdist_kernel(t: DType, o: DType, op: &str) -> String {
+    format!("cdist_{}_{}_{op}", type_name(t), type_name(o))
+}
+
 /// Threads per block of the distance kernels (TX · TY in kernels/cdist.cu).
 pub(super) const THREADS: u32 = 256;
 

@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::blocks::{
-    KNN_ROWS, KnnSchedule, Problem, STAGING_BYTES, Schedule, THREADS, tile, type_name,
+    KNN_ROWS, KnnSchedule, Problem, STAGING_BYTES, Schedule, THREADS, cdist_kernel, tile, type_name,
 };
 use super::plan::{prepared_rows, trick_plan};
 use super::streamed;
@@ -151,12 +151,7 @@ fn emulated_cdist<T: Element, O: Element>(
         prepared_rows::<T>(xa, d, &plan)?,
         prepared_rows::<T>(xb, d, &plan)?,
     );
-    let name = format!(
-        "cdist_{}_{}_{}",
-        type_name(T::DTYPE),
-        type_name(O::DTYPE),
-        plan.op
-    );
+    let name = cdist_kernel(T::DTYPE, O::DTYPE, plan.op);
     let problem = Problem {
         n,
         m,
@@ -234,6 +229,15 @@ fn data(rows: usize, d: usize, seed: u64, probabilities: bool) -> NdArray {
     NdArray::from_vec(vals, &[rows, d]).unwrap()
 }
 
+/// The CPU back end's distances (float64 output), the reference of the emulated kernels.
+fn cpu_reference(xa: &NdArray, xb: &NdArray, metric: &Metric) -> Vec<f64> {
+    let opts = CdistOptions::new().out_dtype(DType::F64);
+    cdist_with(xa, xb, metric, &opts)
+        .unwrap()
+        .to_vec_f64()
+        .unwrap()
+}
+
 fn every_gpu_metric(d: usize) -> Vec<Metric> {
     // Every metric by name (so that a metric added without a kernel fails here), except
     // the two whose defaults come from the data: explicit forms of them follow.
@@ -277,15 +281,7 @@ fn check<T: Element, O: Element>(
         let js = metric == Metric::JensenShannon;
         let (xa, xb) = (data(n, d, 1, js), data(m, d, 2, js));
         let (xa, xb) = (xa.astype(T::DTYPE).unwrap(), xb.astype(T::DTYPE).unwrap());
-        let cpu = cdist_with(
-            &xa,
-            &xb,
-            &metric,
-            &CdistOptions::new().out_dtype(DType::F64),
-        )
-        .unwrap()
-        .to_vec_f64()
-        .unwrap();
+        let cpu = cpu_reference(&xa, &xb, &metric);
         let (gpu, schedule) =
             emulated_cdist::<T, O>(exe, &xa, &xb, &metric, memory, false).unwrap();
         schedules.push(schedule);
@@ -317,15 +313,7 @@ fn check_trick<T: Element>(exe: &Path, (n, m, d): (usize, usize, usize)) {
     for metric in euclidean_family {
         seen += 1;
         let squared = metric == Metric::SqEuclidean;
-        let cpu = cdist_with(
-            &xa,
-            &xb,
-            &metric,
-            &CdistOptions::new().out_dtype(DType::F64),
-        )
-        .unwrap()
-        .to_vec_f64()
-        .unwrap();
+        let cpu = cpu_reference(&xa, &xb, &metric);
         let memory = (usize::MAX, STAGING_BYTES);
         let (gpu, _) = emulated_cdist::<T, f64>(exe, &xa, &xb, &metric, memory, true).unwrap();
         let sq = |v: f64| if squared { v } else { v * v };

@@ -7,7 +7,7 @@ use cudarc::driver::{
 
 use super::super::metric::Metric;
 use super::super::options::CdistOptions;
-use super::blocks::{THREADS, tile, type_name};
+use super::blocks::{THREADS, cdist_kernel, tile, type_name};
 use super::plan::{GpuPlan, Prep, RowSide, plan, row_side, strategy_plan};
 use super::{as_i32, kernel_dtype};
 use crate::device::{Device, DeviceArray, cuda_error};
@@ -218,12 +218,7 @@ fn run_device<T: Element + DeviceRepr + ValidAsZeroBits, O: Element + DeviceRepr
         let (a, a_sides) = prepare::<T>(device, xa, plan)?;
         let (b, b_sides) = prepare::<T>(device, xb, plan)?;
         let uses_side = row_side(plan.post) != RowSide::Unused;
-        let func = device.function(&format!(
-            "cdist_{}_{}_{}",
-            type_name(T::DTYPE),
-            type_name(O::DTYPE),
-            plan.op
-        ))?;
+        let func = device.function(&cdist_kernel(T::DTYPE, O::DTYPE, plan.op))?;
         let (bm, bn) = tile(T::DTYPE, plan.op);
         let (m32, d32, ldo) = (as_i32(m, "m")?, as_i32(d, "d")?, m as i64);
         // A grid spans at most 65535 row tiles: taller outputs take several launches.

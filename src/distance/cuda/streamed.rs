@@ -14,7 +14,7 @@ use cudarc::driver::{
 use rayon::prelude::*;
 
 use super::as_i32;
-use super::blocks::{OutBlock, Problem, STAGING_BYTES, Schedule, THREADS, tile, type_name};
+use super::blocks::{OutBlock, Problem, STAGING_BYTES, Schedule, THREADS, cdist_kernel, tile};
 use super::plan::{GpuPlan, RowSide, prepared_rows, row_side};
 use crate::array::{NdArray, try_vec};
 use crate::device::{Device, cuda_error};
@@ -211,12 +211,7 @@ where
              the free memory)"
         ))
     })?;
-    let func = device.function(&format!(
-        "cdist_{}_{}_{}",
-        type_name(T::DTYPE),
-        type_name(O::DTYPE),
-        plan.op
-    ))?;
+    let func = device.function(&cdist_kernel(T::DTYPE, O::DTYPE, plan.op))?;
     let uses_side = row_side(plan.post) != RowSide::Unused;
     let main = device.stream();
     let up = cuda_error("copying rows to the device");
