@@ -8,9 +8,11 @@
 // operation TM x TN times (cuVS's "unexpanded" kernels: |a - b| for cityblock, (a - b)^2 for
 // sqeuclidean; no x^2 + y^2 - 2xy cancellation).
 //
-// A thread's rows are ty, ty + 16, ... and its columns tx, tx + 16, ... (interleaved rather
-// than consecutive), so that the 16 threads of a half-warp read 16 consecutive shared-memory
-// words of B and one broadcast word of A: no bank conflicts.
+// A thread's rows and columns come in groups of 16 bytes (4 floats, 2 doubles), interleaved
+// across the threads (tile_index): per feature a thread reads each group of A and of B with
+// one 128-bit shared-memory load, the 16 threads of a half-warp read 16 consecutive groups of
+// B and one broadcast group of A (no bank conflicts), and the output is written 16 bytes at a
+// time. Rows whose length is a multiple of 16 bytes are also staged 16 bytes at a time.
 //
 // Features past d and rows past n or m are staged as zeros: every operation here gives 0 for
 // a = b = 0 (canberra's 0/0 term is 0 by SciPy's definition), so padding changes no sum.
@@ -142,39 +144,105 @@ __device__ __forceinline__ double finish(T acc, T acc2, int post, double p, int 
     return v;
 }
 
+// V elements of T in 16 bytes: one 128-bit load or store (LDG.128, LDS.128, STG.128).
+template <typename T>
+struct __align__(16) Vec16 {
+    static constexpr int V = 16 / int(sizeof(T));
+    T v[V];
+};
+
+// Whether p is 16-byte aligned (the pieces of a row can then be read as Vec16).
+__device__ __forceinline__ bool aligned16(const void *p) {
+    return (unsigned long long)p % 16 == 0;
+}
+
+// Where a thread's i-th register row (or column) lies in the block's tile: in groups of
+// V = 16 bytes, so that a thread reads each group from shared memory with one 128-bit load.
+// Group g of thread t covers tile rows g * 16 * V + t * V + (0 .. V-1): the 16 threads of a
+// half-warp read 16 consecutive groups (no bank conflict), and the two rows of threads of a
+// warp read one broadcast group each.
+template <typename T, int TILE>
+__device__ __forceinline__ int tile_index(int t, int i) {
+    constexpr int V = Vec16<T>::V;
+    static_assert(TILE % V == 0, "a register block holds whole 16-byte groups");
+    return (i / V) * (16 * V) + t * V + i % V;
+}
+
+// Stages features k0 .. k0 + BK of rows r0 .. r0 + R of X (packed rows x d) into S,
+// feature-major; entries past `rows` or d are zeros. With `wide` (d a multiple of V and X
+// 16-byte aligned, so that every 16-byte piece of a row is aligned and lies within d or
+// wholly past it), each thread reads whole pieces: one 128-bit load for V features instead
+// of V loads and V index computations. Consecutive threads read consecutive pieces of a row.
+template <typename T, int R, int BK>
+__device__ __forceinline__ void stage(const T *__restrict__ X, int rows, int d, int r0, int k0,
+                                      bool wide, T (&S)[BK][R]) {
+    constexpr int V = Vec16<T>::V, PER_ROW = BK / V, PIECES = R * PER_ROW;
+    static_assert(BK % V == 0, "a step of features is whole 16-byte pieces");
+    const int tid = threadIdx.x;
+    if (wide) {
+#pragma unroll
+        for (int e0 = 0; e0 < PIECES; e0 += THREADS) {
+            const int e = e0 + tid;
+            if (PIECES % THREADS != 0 && e >= PIECES) break;
+            const int r = e / PER_ROW, k = e % PER_ROW * V, gr = r0 + r, gk = k0 + k;
+            Vec16<T> piece;
+            if (gr < rows && gk < d) {
+                piece = *reinterpret_cast<const Vec16<T> *>(X + (long long)gr * d + gk);
+            } else {
+#pragma unroll
+                for (int v = 0; v < V; ++v) piece.v[v] = T(0);
+            }
+#pragma unroll
+            for (int v = 0; v < V; ++v) S[k + v][r] = piece.v[v];
+        }
+    } else {
+        // Consecutive threads read consecutive features of one row (coalesced within a row).
+        for (int e = tid; e < R * BK; e += THREADS) {
+            const int r = e / BK, k = e % BK, gr = r0 + r, gk = k0 + k;
+            S[k][r] = (gr < rows && gk < d) ? X[(long long)gr * d + gk] : T(0);
+        }
+    }
+}
+
 // The block's BM x BN tile of accumulators for output rows row0.. and columns col0..: each
-// thread's TM x TN share of it in `acc` (and `acc2`, Bray-Curtis's denominators).
+// thread's TM x TN share of it in `acc` (and `acc2`, Bray-Curtis's denominators); register
+// row i of thread (tx, ty) is tile row tile_index(ty, i), column j is tile_index(tx, j).
 template <typename T, int OP, int TM, int TN, int BK>
 __device__ __forceinline__ void accumulate_tile(const T *__restrict__ A, const T *__restrict__ B,
                                                 int n, int m, int d, int row0, int col0, T p,
                                                 T (&acc)[TM][TN], T (&acc2)[TM][TN]) {
-    const int BM = TY * TM, BN = TX * TN;
-    __shared__ T As[BK][TY * TM];
-    __shared__ T Bs[BK][TX * TN];
+    constexpr int V = Vec16<T>::V;
+    __shared__ __align__(16) T As[BK][TY * TM];
+    __shared__ __align__(16) T Bs[BK][TX * TN];
     const int tid = threadIdx.x, tx = tid % TX, ty = tid / TX;
+    // Uniform over the block: every thread takes the same staging path.
+    const bool wide_a = d % V == 0 && aligned16(A), wide_b = d % V == 0 && aligned16(B);
 #pragma unroll
     for (int i = 0; i < TM; ++i)
 #pragma unroll
         for (int j = 0; j < TN; ++j) acc[i][j] = acc2[i][j] = T(0);
 
     for (int k0 = 0; k0 < d; k0 += BK) {
-        // Consecutive threads read consecutive features of one row (coalesced within a row).
-        for (int e = tid; e < BM * BK; e += THREADS) {
-            int r = e / BK, k = e % BK, gr = row0 + r, gk = k0 + k;
-            As[k][r] = (gr < n && gk < d) ? A[(long long)gr * d + gk] : T(0);
-        }
-        for (int e = tid; e < BN * BK; e += THREADS) {
-            int c = e / BK, k = e % BK, gc = col0 + c, gk = k0 + k;
-            Bs[k][c] = (gc < m && gk < d) ? B[(long long)gc * d + gk] : T(0);
-        }
+        stage<T, TY * TM, BK>(A, n, d, row0, k0, wide_a, As);
+        stage<T, TX * TN, BK>(B, m, d, col0, k0, wide_b, Bs);
         __syncthreads();
 #pragma unroll
         for (int k = 0; k < BK; ++k) {
             T a[TM], b[TN];
 #pragma unroll
-            for (int i = 0; i < TM; ++i) a[i] = As[k][ty + i * TY];
+            for (int g = 0; g < TM / V; ++g) {
+                const Vec16<T> piece =
+                    *reinterpret_cast<const Vec16<T> *>(&As[k][tile_index<T, TM>(ty, g * V)]);
 #pragma unroll
-            for (int j = 0; j < TN; ++j) b[j] = Bs[k][tx + j * TX];
+                for (int v = 0; v < V; ++v) a[g * V + v] = piece.v[v];
+            }
+#pragma unroll
+            for (int g = 0; g < TN / V; ++g) {
+                const Vec16<T> piece =
+                    *reinterpret_cast<const Vec16<T> *>(&Bs[k][tile_index<T, TN>(tx, g * V)]);
+#pragma unroll
+                for (int v = 0; v < V; ++v) b[g * V + v] = piece.v[v];
+            }
 #pragma unroll
             for (int i = 0; i < TM; ++i)
 #pragma unroll
@@ -184,27 +252,63 @@ __device__ __forceinline__ void accumulate_tile(const T *__restrict__ A, const T
     }
 }
 
+// Writes a block's tile of the output: thread (tx, ty)'s value(i, j, r, c) for its register
+// row i and column j, output row r and column c. A register row's V consecutive columns are
+// written with 16-byte stores when they all lie inside m and `out` allows it (a warp then
+// writes whole sectors), else one by one.
+template <typename T, typename O, int TM, int TN, typename Value>
+__device__ __forceinline__ void write_tile(O *__restrict__ out, long long ldo, int n, int m,
+                                           int row0, int col0, Value value) {
+    constexpr int V = Vec16<T>::V, VO = Vec16<O>::V;
+    const int tid = threadIdx.x, tx = tid % TX, ty = tid / TX;
+    const bool wide_out = (V * sizeof(O)) % 16 == 0 && aligned16(out) && ldo % VO == 0;
+#pragma unroll
+    for (int i = 0; i < TM; ++i) {
+        const int r = row0 + tile_index<T, TM>(ty, i);
+        if (r >= n) continue;
+#pragma unroll
+        for (int g = 0; g < TN / V; ++g) {
+            const int c = col0 + tile_index<T, TN>(tx, g * V);
+            O *dst = out + (long long)r * ldo + c;
+            O vals[V];
+#pragma unroll
+            for (int v = 0; v < V; ++v) vals[v] = c + v < m ? value(i, g * V + v, r, c + v) : O(0);
+            if (wide_out && c + V <= m) {
+#pragma unroll
+                for (int q = 0; q < V / VO; ++q) {
+                    Vec16<O> piece;
+#pragma unroll
+                    for (int u = 0; u < VO; ++u) piece.v[u] = vals[q * VO + u];
+                    *reinterpret_cast<Vec16<O> *>(dst + q * VO) = piece;
+                }
+            } else {
+#pragma unroll
+                for (int v = 0; v < V; ++v)
+                    if (c + v < m) dst[v] = vals[v];
+            }
+        }
+    }
+}
+
 template <typename T, typename O, int OP, int TM, int TN, int BK>
 __device__ __forceinline__ void cdist_tile(const T *__restrict__ A, const T *__restrict__ B,
                                            O *__restrict__ out, int n, int m, int d,
                                            long long ldo, double p_, int post,
                                            const double *__restrict__ inv_a,
                                            const double *__restrict__ inv_b) {
-    const int tid = threadIdx.x, tx = tid % TX, ty = tid / TX;
     const int row0 = blockIdx.y * TY * TM, col0 = blockIdx.x * TX * TN;
     T acc[TM][TN], acc2[TM][TN];
     accumulate_tile<T, OP, TM, TN, BK>(A, B, n, m, d, row0, col0, T(p_), acc, acc2);
-#pragma unroll
-    for (int i = 0; i < TM; ++i) {
-        int r = row0 + ty + i * TY;
-        if (r >= n) continue;
-#pragma unroll
-        for (int j = 0; j < TN; ++j) {
-            int c = col0 + tx + j * TX;
-            if (c < m)
-                out[(long long)r * ldo + c] =
-                    O(finish<T, OP>(acc[i][j], acc2[i][j], post, p_, d, r, c, inv_a, inv_b));
-        }
+    // The sums themselves (cityblock, sqeuclidean, chebyshev, ...) skip finish's switch, a
+    // dozen instructions per output: at d = 64 a tenth of the main loop's work. The same
+    // values: finish returns double(acc) for them.
+    if (OP != OP_BRAYCURTIS && post == POST_IDENTITY) {
+        write_tile<T, O, TM, TN>(out, ldo, n, m, row0, col0,
+                                 [&](int i, int j, int, int) { return O(acc[i][j]); });
+    } else {
+        write_tile<T, O, TM, TN>(out, ldo, n, m, row0, col0, [&](int i, int j, int r, int c) {
+            return O(finish<T, OP>(acc[i][j], acc2[i][j], post, p_, d, r, c, inv_a, inv_b));
+        });
     }
 }
 
@@ -253,8 +357,9 @@ __device__ __forceinline__ void knn_rows(const T *__restrict__ A, const T *__res
         for (int i = 0; i < TM; ++i)
 #pragma unroll
             for (int j = 0; j < TN; ++j) {
-                int r = row0 + ty + i * TY, c = col0 + tx + j * TX;
-                S[ty + i * TY][tx + j * TX] =
+                const int tr = tile_index<T, TM>(ty, i), tc = tile_index<T, TN>(tx, j);
+                const int r = row0 + tr, c = col0 + tc;
+                S[tr][tc] =
                     (r < n && c < m)
                         ? finish<T, OP>(acc[i][j], acc2[i][j], post, p_, d, r, c, inv_a, inv_b)
                         : 0.0;
@@ -284,7 +389,10 @@ __device__ __forceinline__ void knn_rows(const T *__restrict__ A, const T *__res
 
 // Register blocks: 8 x 8 for float32 (a 128 x 128 tile), 4 x 4 for float64 (64 x 64) and for
 // the two-accumulator Bray-Curtis (register pressure). The host's `tile` in
-// src/distance/cuda/blocks.rs mirrors TILE_OF.
+// src/distance/cuda/blocks.rs mirrors TILE_OF. The distance kernels are bounded to 128
+// registers per thread (__launch_bounds__(THREADS, 2)), so that two blocks share an SM and
+// one block's loads and barriers overlap the other's arithmetic; ptxas fits every one
+// without spilling (scripts/sass_report.py shows the counts).
 #define TYPE_f32 float
 #define TYPE_f64 double
 #define TILE_f32 8
@@ -301,7 +409,7 @@ __device__ __forceinline__ void knn_rows(const T *__restrict__ A, const T *__res
 #define TILE_OF(TNAME, OPNAME) (OPCODE_##OPNAME == OP_BRAYCURTIS ? 4 : TILE_##TNAME)
 
 #define DEFINE_CDIST(TNAME, ONAME, OPNAME)                                                       \
-    extern "C" __global__ void __launch_bounds__(THREADS) cdist_##TNAME##_##ONAME##_##OPNAME(   \
+    extern "C" __global__ void __launch_bounds__(THREADS, 2) cdist_##TNAME##_##ONAME##_##OPNAME(   \
         const TYPE_##TNAME *A, const TYPE_##TNAME *B, TYPE_##ONAME *out, int n, int m, int d,   \
         long long ldo, double p, int post, const double *inv_a, const double *inv_b) {          \
         cdist_tile<TYPE_##TNAME, TYPE_##ONAME, OPCODE_##OPNAME, TILE_OF(TNAME, OPNAME),          \

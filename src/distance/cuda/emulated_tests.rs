@@ -343,7 +343,8 @@ fn check_trick<T: Element>(exe: &Path, (n, m, d): (usize, usize, usize)) {
 fn every_kernel_matches_the_cpu_back_end_on_the_emulator() {
     let Some(exe) = harness() else { return };
     // Shapes that are not multiples of the tiles (128 or 64 rows and columns, 8 features),
-    // each in one launch.
+    // each in one launch; rows of d elements staged element by element where d * size is not
+    // a multiple of 16 bytes.
     let all = (usize::MAX, STAGING_BYTES);
     let one_block = |s: &Schedule| s.lanes == 1;
     assert!(
@@ -362,6 +363,19 @@ fn every_kernel_matches_the_cpu_back_end_on_the_emulator() {
             .all(one_block)
     );
     assert!(check::<f64, f32>(exe, (3, 2, 1), all).iter().all(one_block));
+    // Rows of whole 16-byte pieces (staged 16 bytes at a time) and outputs whose rows are too
+    // (written 16 bytes at a time): all of them for f32 -> f32, and for f32 -> f64 all but the
+    // last group of 4 columns, which holds 2 (written one by one).
+    assert!(
+        check::<f32, f32>(exe, (70, 136, 16), all)
+            .iter()
+            .all(one_block)
+    );
+    assert!(
+        check::<f32, f64>(exe, (9, 130, 12), all)
+            .iter()
+            .all(one_block)
+    );
 }
 
 #[test]
