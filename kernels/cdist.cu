@@ -165,7 +165,8 @@ template <typename T, int TILE>
 __device__ __forceinline__ int tile_index(int t, int i) {
     constexpr int V = Vec16<T>::V;
     static_assert(TILE % V == 0, "a register block holds whole 16-byte groups");
-    return (i / V) * (16 * V) + t * V + i % V;
+    static_assert(TX == TY, "rows and columns share one layout");
+    return (i / V) * (TX * V) + t * V + i % V;
 }
 
 // Stages features k0 .. k0 + BK of rows r0 .. r0 + R of X (packed rows x d) into S,
@@ -370,9 +371,13 @@ __device__ __forceinline__ void knn_rows(const T *__restrict__ A, const T *__res
             double *dist = out_dist + r * k;
             long long *idx = out_idx + r * k;
             const int cols = min(BN, m - col0);
+            // The list's last entry, in registers: most candidates rank after it and are
+            // turned away without a memory access. Only this thread writes the row's list.
+            double worst = dist[k - 1];
+            long long worst_idx = idx[k - 1];
             for (int c = 0; c < cols; ++c) {
                 const double v = S[tid][c];
-                if (!ranks_before(v, dist[k - 1], idx[k - 1])) continue;
+                if (!ranks_before(v, worst, worst_idx)) continue;
                 int at = k - 1;
                 while (at > 0 && ranks_before(v, dist[at - 1], idx[at - 1])) {
                     dist[at] = dist[at - 1];
@@ -381,6 +386,8 @@ __device__ __forceinline__ void knn_rows(const T *__restrict__ A, const T *__res
                 }
                 dist[at] = v;
                 idx[at] = col_base + col0 + c;
+                worst = dist[k - 1];
+                worst_idx = idx[k - 1];
             }
         }
         __syncthreads();  // S is rewritten by the next tile
