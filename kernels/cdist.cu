@@ -253,6 +253,16 @@ __device__ __forceinline__ void accumulate_tile(const T *__restrict__ A, const T
     }
 }
 
+// The square root of a sum as finish gives it (POST_SQRT): sqrt(double(x)), rounded to O. For
+// float in and out that is the correctly rounded float sqrt itself (rounding the double root
+// to float never differs from rounding the exact root: 53 >= 2 * 24 + 2), so sqrtf gives the
+// same bits at float cost; the kernels are compiled with exact (IEEE) square roots.
+template <typename T, typename O>
+__device__ __forceinline__ O root(T x) {
+    if (sizeof(T) == 4 && sizeof(O) == 4) return O(sqrtf(float(x)));
+    return O(sqrt(double(x)));
+}
+
 // Writes a block's tile of the output: thread (tx, ty)'s value(i, j, r, c) for its register
 // row i and column j, output row r and column c. A register row's V consecutive columns are
 // written with 16-byte stores when they all lie inside m and `out` allows it (a warp then
@@ -300,12 +310,16 @@ __device__ __forceinline__ void cdist_tile(const T *__restrict__ A, const T *__r
     const int row0 = blockIdx.y * TY * TM, col0 = blockIdx.x * TX * TN;
     T acc[TM][TN], acc2[TM][TN];
     accumulate_tile<T, OP, TM, TN, BK>(A, B, n, m, d, row0, col0, T(p_), acc, acc2);
-    // The sums themselves (cityblock, sqeuclidean, chebyshev, ...) skip finish's switch, a
-    // dozen instructions per output: at d = 64 a tenth of the main loop's work. The same
-    // values: finish returns double(acc) for them.
+    // The sums themselves (cityblock, sqeuclidean, chebyshev, ...) and their square roots skip
+    // finish's switch, a dozen instructions per output (at d = 64 a tenth of the main loop's
+    // work), for the same values.
     if (OP != OP_BRAYCURTIS && post == POST_IDENTITY) {
         write_tile<T, O, TM, TN>(out, ldo, n, m, row0, col0,
                                  [&](int i, int j, int, int) { return O(acc[i][j]); });
+    } else if (OP != OP_BRAYCURTIS && post == POST_SQRT) {
+        // euclidean, seuclidean, weighted euclidean: finish's sqrt(double(acc)), switch-free.
+        write_tile<T, O, TM, TN>(out, ldo, n, m, row0, col0,
+                                 [&](int i, int j, int, int) { return root<T, O>(acc[i][j]); });
     } else {
         write_tile<T, O, TM, TN>(out, ldo, n, m, row0, col0, [&](int i, int j, int r, int c) {
             return O(finish<T, OP>(acc[i][j], acc2[i][j], post, p_, d, r, c, inv_a, inv_b));
