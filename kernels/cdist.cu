@@ -317,7 +317,8 @@ __device__ __forceinline__ void cdist_tile(const T *__restrict__ A, const T *__r
         write_tile<T, O, TM, TN>(out, ldo, n, m, row0, col0,
                                  [&](int i, int j, int, int) { return O(acc[i][j]); });
     } else if (OP != OP_BRAYCURTIS && post == POST_SQRT) {
-        // euclidean, seuclidean, weighted euclidean: finish's sqrt(double(acc)), switch-free.
+        // euclidean, minkowski p = 2, seuclidean, mahalanobis (sums of squares, never below
+        // zero): finish's sqrt(double(acc)), switch-free.
         write_tile<T, O, TM, TN>(out, ldo, n, m, row0, col0,
                                  [&](int i, int j, int, int) { return root<T, O>(acc[i][j]); });
     } else {

@@ -9,7 +9,7 @@ is issue-bound (one instruction per cycle per SM sub-partition).
 
 KERNEL is a run-time kernel name (cdist_f32_f32_cityblock, knn_f64_dot, ...); the default is
 the kernels the issue's performance goals name. The tools come from $CUDA_BIN, or from a venv
-in target/sass-venv that this script creates with pip (about 500 MB) on first use.
+in target/sass-venv that this script creates with pip (about 350 MB) on first use.
 
 With --check (CI runs it) the default kernels must not spill, the distance kernels must fit
 two blocks per SM (CDIST_REGISTERS), and each main loop's share of metric arithmetic must
