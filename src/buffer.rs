@@ -73,6 +73,15 @@ enum Storage {
         start: usize,
         len: usize,
     },
+    /// Memory this crate did not allocate (a NumPy array, a `Vec`, an `ndarray` array): `len`
+    /// bytes at `ptr`, valid while `owner` lives; the block holds only the header.
+    Foreign {
+        ptr: NonNull<u8>,
+        len: usize,
+        writable: bool,
+        /// Dropped with the last handle, which releases the memory to whoever lent it.
+        _owner: Box<dyn Send + Sync>,
+    },
 }
 
 /// One handle to a reference-counted buffer. Cloning makes another handle to the same bytes;
@@ -85,7 +94,8 @@ pub struct Buffer {
 
 // SAFETY: the bytes are only written through `&mut Buffer` while it is the sole handle
 // (`as_mut_ptr` checks the count), so no other thread can read them meanwhile; the count is
-// atomic, and the storage's memory maps are Send + Sync themselves.
+// atomic, the storage's memory maps are Send + Sync themselves, and a foreign owner is
+// Send + Sync by `from_foreign`'s bound (whose contract keeps other writers away).
 unsafe impl Send for Buffer {}
 // SAFETY: see above; `&Buffer` only reads the bytes and the header.
 unsafe impl Sync for Buffer {}
@@ -180,6 +190,53 @@ impl Buffer {
         Self::with_header(0, false, Storage::File { map, start, len })
     }
 
+    /// Wraps `len` bytes at `ptr` that this crate did not allocate, without copying them.
+    /// `owner` is whatever keeps that memory alive (a Python object, a `Vec`, an `ndarray`
+    /// array); it is dropped when the last handle drops, on whichever thread that is. The
+    /// bytes are read-only unless `writable`; a writable foreign buffer is written, like any
+    /// buffer, only through the sole handle.
+    ///
+    /// Nothing here assumes [`BUFFER_ALIGN`]: the crate's kernels read every operand through
+    /// alignment checks or unaligned loads (memory maps need that already).
+    ///
+    /// # Safety
+    /// For as long as `owner` is alive:
+    /// - `ptr` is valid for reads of `len` bytes (any pointer, null included, when `len` is 0),
+    ///   and those bytes are initialised;
+    /// - no code outside this buffer's handles writes those bytes;
+    /// - if `writable`, `ptr` is also valid for writes of `len` bytes, and no code outside this
+    ///   buffer's handles reads them while a handle may write (no other live reference into
+    ///   the memory is used meanwhile).
+    pub unsafe fn from_foreign<O: Send + Sync + 'static>(
+        ptr: *const u8,
+        len: usize,
+        owner: O,
+        writable: bool,
+    ) -> Result<Buffer> {
+        if len > isize::MAX as usize {
+            return Err(Error::overflow(format!("foreign buffer of {len} bytes")));
+        }
+        let ptr = match NonNull::new(ptr.cast_mut()) {
+            Some(p) => p,
+            None if len == 0 => NonNull::dangling(),
+            None => {
+                return Err(Error::invalid(format!(
+                    "a foreign buffer of {len} bytes at address 0"
+                )));
+            }
+        };
+        Self::with_header(
+            0,
+            false,
+            Storage::Foreign {
+                ptr,
+                len,
+                writable,
+                _owner: Box::new(owner),
+            },
+        )
+    }
+
     fn header(&self) -> &Header {
         // SAFETY: the header stays initialised and allocated while this handle exists.
         unsafe { self.header.as_ref() }
@@ -190,6 +247,7 @@ impl Buffer {
             Storage::Inline { len } => *len,
             Storage::Anon(m) => m.len(),
             Storage::File { len, .. } => *len,
+            Storage::Foreign { len, .. } => *len,
         }
     }
 
@@ -200,6 +258,20 @@ impl Buffer {
     /// True for a read-only memory map of a file.
     pub fn is_file_mapped(&self) -> bool {
         matches!(self.header().storage, Storage::File { .. })
+    }
+
+    /// True for memory lent to the crate ([`Buffer::from_foreign`]).
+    pub fn is_foreign(&self) -> bool {
+        matches!(self.header().storage, Storage::Foreign { .. })
+    }
+
+    /// True when no handle may write the bytes: a file map, or foreign memory lent read-only.
+    pub fn is_read_only(&self) -> bool {
+        match &self.header().storage {
+            Storage::File { .. } => true,
+            Storage::Foreign { writable, .. } => !writable,
+            _ => false,
+        }
     }
 
     /// How many handles share the buffer (this one included).
@@ -224,13 +296,15 @@ impl Buffer {
             Storage::Anon(m) => m.as_ptr(),
             // SAFETY: `start <= map.len()` was checked in `from_file_map`.
             Storage::File { map, start, .. } => unsafe { map.as_ptr().add(*start) },
+            Storage::Foreign { ptr, .. } => ptr.as_ptr().cast_const(),
         }
     }
 
-    /// Start of the bytes for writing: `None` for a read-only file map, or while other
-    /// handles share the buffer (a write would be visible through them).
+    /// Start of the bytes for writing: `None` for read-only memory (a file map, foreign memory
+    /// lent read-only), or while other handles share the buffer (a write would be visible
+    /// through them).
     pub fn as_mut_ptr(&mut self) -> Option<*mut u8> {
-        if self.handles() != 1 || self.is_file_mapped() {
+        if self.handles() != 1 || self.is_read_only() {
             return None;
         }
         // The sole handle, borrowed mutably: nothing else can reach the bytes.
@@ -301,7 +375,8 @@ impl Drop for Buffer {
                 }
                 0
             }
-            Storage::File { .. } => 0,
+            // Dropping the owner here gives the memory back to whoever lent it.
+            Storage::File { .. } | Storage::Foreign { .. } => 0,
         };
         // SAFETY: `block` came from `with_header` with `block_layout(inline_len)`, which
         // succeeded then and gives the same layout now.
@@ -328,6 +403,8 @@ impl std::fmt::Debug for Buffer {
             Storage::Inline { .. } => "heap",
             Storage::Anon(_) => "anonymous map",
             Storage::File { .. } => "file map",
+            Storage::Foreign { writable: true, .. } => "foreign, writable",
+            Storage::Foreign { .. } => "foreign, read-only",
         };
         write!(f, "Buffer({} bytes, {kind})", self.len())
     }
@@ -359,6 +436,75 @@ mod tests {
         assert_eq!((c, a.handles()), (42, 1));
         assert!(a.as_mut_ptr().is_some(), "sole handle again");
         assert!(!Buffer::same(&a, &Buffer::zeroed(100).unwrap()));
+    }
+
+    /// Counts how often it is dropped, to prove a foreign owner is released exactly once.
+    struct Lender {
+        data: Vec<f64>,
+        drops: std::sync::Arc<AtomicUsize>,
+    }
+    impl Drop for Lender {
+        fn drop(&mut self) {
+            self.drops.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn lend(values: Vec<f64>, writable: bool) -> (Buffer, std::sync::Arc<AtomicUsize>) {
+        let drops = std::sync::Arc::new(AtomicUsize::new(0));
+        let lender = Lender {
+            data: values,
+            drops: drops.clone(),
+        };
+        let (ptr, len) = (lender.data.as_ptr().cast::<u8>(), lender.data.len() * 8);
+        // SAFETY: the Vec's heap block does not move when the `Lender` is moved into the
+        // buffer, stays alive with it, and nothing else touches it.
+        let b = unsafe { Buffer::from_foreign(ptr, len, lender, writable) }.unwrap();
+        (b, drops)
+    }
+
+    #[test]
+    fn foreign_memory_is_shared_and_its_owner_dropped_once() {
+        let (a, drops) = lend(vec![1.0, 2.0, 3.0], false);
+        assert_eq!(a.len(), 24);
+        assert!(a.is_foreign() && a.is_read_only());
+        assert_eq!(&a.as_bytes()[8..16], &2.0f64.to_ne_bytes());
+        let b = a.clone();
+        let c = std::thread::spawn(move || b.as_bytes()[8..16].to_vec())
+            .join()
+            .unwrap();
+        assert_eq!(c, 2.0f64.to_ne_bytes());
+        assert_eq!(drops.load(Ordering::SeqCst), 0, "a handle is still alive");
+        let mut a = a;
+        assert!(a.as_mut_ptr().is_none(), "lent read-only: no writes");
+        drop(a);
+        assert_eq!(
+            drops.load(Ordering::SeqCst),
+            1,
+            "released with the last handle"
+        );
+    }
+
+    #[test]
+    fn writable_foreign_memory_is_written_by_the_sole_handle() {
+        let (mut a, drops) = lend(vec![0.0; 4], true);
+        assert!(!a.is_read_only());
+        a.as_bytes_mut().unwrap()[..8].copy_from_slice(&5.0f64.to_ne_bytes());
+        let b = a.clone();
+        assert!(a.as_mut_ptr().is_none(), "shared: no writes");
+        drop(b);
+        assert_eq!(&a.as_bytes()[..8], &5.0f64.to_ne_bytes());
+        drop(a);
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn empty_foreign_memory_may_have_a_null_pointer() {
+        // SAFETY: zero bytes are read.
+        let b = unsafe { Buffer::from_foreign(std::ptr::null(), 0, (), false) }.unwrap();
+        assert!(b.is_empty() && b.as_bytes().is_empty());
+        // SAFETY: never dereferenced: the call fails first.
+        let bad = unsafe { Buffer::from_foreign(std::ptr::null(), 8, (), false) };
+        assert!(bad.is_err());
     }
 
     #[test]

@@ -73,11 +73,29 @@ impl std::fmt::Display for Flags {
 }
 
 impl NdArray {
-    /// A new array owning `buffer`, laid out by `layout`. Checks that the layout stays inside.
-    pub(crate) fn from_buffer(buffer: Buffer, layout: Layout, dtype: DType) -> Result<NdArray> {
+    /// A new array owning `buffer`, laid out by `layout` (any byte strides and offset), with no
+    /// copy. Checks that every element the layout reaches lies inside the buffer. The array is
+    /// writeable when the buffer is (not a file map, not foreign memory lent read-only) and
+    /// no two indices reach the same bytes. This is how memory from elsewhere (a NumPy array,
+    /// through [`Buffer::from_foreign`]) becomes an `NdArray`.
+    ///
+    /// ```
+    /// use ndstride::{DType, Layout, NdArray, buffer::Buffer, layout::{Dims, Strides}};
+    /// let data: Vec<f64> = (0..6).map(f64::from).collect();
+    /// let ptr = data.as_ptr().cast::<u8>();
+    /// // SAFETY: the Vec's heap block stays where it is, alive with the buffer, untouched.
+    /// let buffer = unsafe { Buffer::from_foreign(ptr, 48, data, false) }?;
+    /// // Column 1 read backwards: rows of 3, strides (-24, 8), starting at row 1.
+    /// let (shape, strides) = (Dims::from_slice(&[2, 1]), Strides::from_slice(&[-24, 8]));
+    /// let layout = Layout { shape, strides, offset: 24 + 8 };
+    /// let a = NdArray::from_buffer(buffer, layout, DType::F64)?;
+    /// assert_eq!(a.to_vec::<f64>()?, vec![4.0, 1.0]);
+    /// assert!(!a.flags().writeable);
+    /// # Ok::<(), ndstride::Error>(())
+    /// ```
+    pub fn from_buffer(buffer: Buffer, layout: Layout, dtype: DType) -> Result<NdArray> {
         layout.check_in_buffer(dtype.itemsize(), buffer.len())?;
-        let writeable =
-            !buffer.is_file_mapped() && layout.is_free_of_self_overlap(dtype.itemsize());
+        let writeable = !buffer.is_read_only() && layout.is_free_of_self_overlap(dtype.itemsize());
         Ok(NdArray {
             buffer,
             layout,
@@ -162,6 +180,10 @@ impl NdArray {
     /// True when the data are a read-only memory map of a file.
     pub fn is_memory_mapped(&self) -> bool {
         self.buffer.is_file_mapped()
+    }
+    /// True when the data are memory lent to the crate ([`Buffer::from_foreign`]).
+    pub fn is_foreign(&self) -> bool {
+        self.buffer.is_foreign()
     }
 
     pub fn is_c_contiguous(&self) -> bool {
@@ -249,6 +271,20 @@ impl NdArray {
         unsafe { std::slice::from_raw_parts(self.buffer_ptr().add(self.offset()), self.nbytes()) }
     }
 
+    /// Address of element zero, as NumPy's `__array_interface__['data']`: for handing the array
+    /// to code that reads it by address and strides (a NumPy array over this buffer). Valid
+    /// while any handle to the buffer lives.
+    pub fn as_ptr(&self) -> *const u8 {
+        self.data_ptr()
+    }
+
+    /// [`as_ptr`](Self::as_ptr) for writing: only for a writeable array that is its buffer's
+    /// sole handle (else `Err(NotWriteable)`, as for [`view_mut`](Self::view_mut)). Whoever
+    /// takes it writes only through it while the array is not otherwise read.
+    pub fn as_mut_ptr(&mut self) -> Result<*mut u8> {
+        self.data_mut_ptr()
+    }
+
     /// Pointer to the start of the buffer (not to element zero). Valid for reads of
     /// `buffer_len()` bytes while `self` lives.
     pub(crate) fn buffer_ptr(&self) -> *const u8 {
@@ -302,6 +338,8 @@ impl NdArray {
         if !self.writeable {
             let why = if self.buffer.is_file_mapped() {
                 "it is a read-only memory map".to_string()
+            } else if self.buffer.is_read_only() {
+                "its memory was lent read-only (a foreign buffer)".to_string()
             } else {
                 "it is a read-only view (broadcast, diagonal, overlapping as_strided, or set_readonly)".to_string()
             };
@@ -318,7 +356,7 @@ impl NdArray {
             });
         }
         self.buffer.as_mut_ptr().ok_or_else(|| Error::NotWriteable {
-            why: "it is a read-only memory map".into(),
+            why: "its memory is read-only (a memory map, or lent read-only)".into(),
         })
     }
 }
