@@ -80,9 +80,15 @@ enum Storage {
         len: usize,
         writable: bool,
         /// Dropped with the last handle, which releases the memory to whoever lent it.
-        _owner: Box<dyn Send + Sync>,
+        _owner: Owner,
     },
 }
+
+/// Whatever keeps foreign memory alive. It is only ever dropped, never read, so a panic
+/// elsewhere cannot leave it observed half-updated: arrays stay unwind-safe whatever it is.
+struct Owner(#[allow(dead_code)] Box<dyn Send + Sync>);
+impl std::panic::UnwindSafe for Owner {}
+impl std::panic::RefUnwindSafe for Owner {}
 
 /// One handle to a reference-counted buffer. Cloning makes another handle to the same bytes;
 /// the bytes are freed with the last handle.
@@ -232,7 +238,7 @@ impl Buffer {
                 ptr,
                 len,
                 writable,
-                _owner: Box::new(owner),
+                _owner: Owner(Box::new(owner)),
             },
         )
     }

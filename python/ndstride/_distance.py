@@ -177,10 +177,11 @@ def _params(name: str, kwargs: dict, data: tuple[np.ndarray, ...], n: int) -> di
 
 def _prepare(x: np.ndarray, name: str, metric: str) -> np.ndarray:
     x = _input(x, name)
-    if metric == "jaccard" and x.dtype != np.bool_ and x.size and \
-            not ((x == 0) | (x == 1)).all():
-        # SciPy's jaccard compares numbers as numbers (1 != 2); ndstride's counts booleans.
-        raise NotSupportedError("ndstride's jaccard computes on booleans (0/1 values); "
+    if (metric == "jaccard" or metric in _BOOL_METRICS) and x.dtype != np.bool_ and x.size \
+            and not ((x == 0) | (x == 1)).all():
+        # SciPy computes these on numbers as they are (jaccard: 1 != 2; dice: "fuzzy"
+        # products); ndstride counts booleans, which agrees only for 0/1 values.
+        raise NotSupportedError(f"ndstride's {metric} computes on booleans (0/1 values); "
                                 "these inputs have other numbers")
     return x
 

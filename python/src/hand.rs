@@ -9,7 +9,7 @@ use pyo3::types::{PyDict, PyTuple};
 use crate::lend::typestr;
 
 /// Owns the buffer behind a NumPy array that ndstride computed.
-#[pyclass(frozen, module = "ndstride._ndstride")]
+#[pyclass(frozen, weakref, module = "ndstride._ndstride")]
 pub struct ArrayOwner {
     array: NdArray,
     /// Element zero, writable when the array was its buffer's sole, writeable handle.

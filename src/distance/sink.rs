@@ -163,7 +163,8 @@ pub(crate) enum Post<'a> {
     Identity,
     Sqrt,
     /// `1 − dot · inv_a[i] · inv_b[j]`, the similarity clipped to `[−1, 1]` (SciPy's
-    /// rounding guard); a zero vector has `inv = inf`, which gives NaN as in SciPy.
+    /// rounding guard) and snapped to ±1 within 4 ulps; a zero vector has `inv = inf`, which
+    /// gives NaN as in SciPy.
     Cosine {
         inv_a: &'a [f64],
         inv_b: &'a [f64],
@@ -178,7 +179,14 @@ impl Post<'_> {
             Post::Sqrt => T::from_f64(v.to_f64().sqrt()),
             Post::Cosine { inv_a, inv_b } => {
                 let sim = v.to_f64() * inv_a[i] * inv_b[j];
-                let sim = if sim.abs() > 1.0 { sim.signum() } else { sim };
+                // Within a few ulps of ±1 the rows are parallel to the rounding of their dot
+                // products: identical rows then give exactly 0, as SciPy's `uv / sqrt(uu·vv)`
+                // does (its three sums share one order; ours come from two kernels).
+                let sim = if sim.abs() > 1.0 - 4.0 * f64::EPSILON {
+                    sim.signum()
+                } else {
+                    sim
+                };
                 T::from_f64(1.0 - sim)
             }
         }
