@@ -109,13 +109,26 @@ pub fn check_signals() -> PyResult<()> {
 /// Pair-features per block of rows: a few milliseconds of the fastest metrics, well under a
 /// second for the slowest, so Ctrl-C is seen quickly while packing `xb` once per block stays
 /// a small share of the work.
-const BLOCK_WORK: usize = 1 << 28;
+const BLOCK_WORK: usize = 1 << 27;
 /// Fewest rows in a block, so the kernels' tiles and the threads stay busy.
-const MIN_BLOCK_ROWS: usize = 128;
+const MIN_BLOCK_ROWS: usize = 256;
 
-/// Blocks of the `n` rows, each about [`BLOCK_WORK`] for rows of `row_work` pair-features.
-pub fn row_blocks(n: usize, row_work: usize) -> Vec<Range<usize>> {
-    let rows = (BLOCK_WORK / row_work.max(1)).max(MIN_BLOCK_ROWS);
+/// Blocks of the `n` rows, each about [`BLOCK_WORK`] for rows of `row_work` pair-features;
+/// 16 times more for the metrics on the register-blocked kernels (tens of G pair-features/s),
+/// whose blocks otherwise cost a few percent in synchronisation and repacking.
+pub fn row_blocks(n: usize, row_work: usize, fast: bool) -> Vec<Range<usize>> {
+    let work = if fast { BLOCK_WORK << 4 } else { BLOCK_WORK };
+    blocks_of(n, row_work, work, MIN_BLOCK_ROWS)
+}
+
+/// Blocks for the neighbour searches, larger: each block prepares all of `xb` again (packing,
+/// norms), which a cdist block of the same work does not repeat as heavily.
+pub fn search_blocks(n: usize, row_work: usize) -> Vec<Range<usize>> {
+    blocks_of(n, row_work, BLOCK_WORK << 4, 2048)
+}
+
+fn blocks_of(n: usize, row_work: usize, work: usize, min_rows: usize) -> Vec<Range<usize>> {
+    let rows = (work / row_work.max(1)).max(min_rows);
     (0..n)
         .step_by(rows.max(1))
         .map(|r0| r0..(r0 + rows).min(n))

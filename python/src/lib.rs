@@ -23,7 +23,7 @@ use ndstride::{ArrayViewMut, CopyStats, DType, Layout, NdArray, Order, s};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
-use compute::{Threads, check_signals, row_blocks};
+use compute::{Threads, check_signals, row_blocks, search_blocks};
 use errors::OrPy;
 use hand::ArrayOwner;
 use lend::{lend, overlaps};
@@ -112,7 +112,7 @@ fn cdist_blocks<O: DistanceOutput>(
     out: &mut NdArray,
 ) -> PyResult<()> {
     let (n, m) = (xa.shape()[0], xb.shape()[0]);
-    let blocks = row_blocks(n, m * xa.shape()[1]);
+    let blocks = row_blocks(n, m * xa.shape()[1], on_kernels(&req.metric));
     let mut view: ArrayViewMut<'_, O> = out.view_mut::<O>().or_py()?;
     py.detach(|| {
         for (b, r) in blocks.iter().enumerate() {
@@ -129,6 +129,16 @@ fn cdist_blocks<O: DistanceOutput>(
         let _ = m;
         Ok(())
     })
+}
+
+/// Whether the metric runs on the register-blocked kernels (or bit counts): tens of G
+/// pair-features/s rather than the pair loops' one or two.
+fn on_kernels(metric: &Metric) -> bool {
+    match metric {
+        Metric::Canberra | Metric::JensenShannon | Metric::BrayCurtis => false,
+        Metric::Minkowski { p, .. } => *p == 1.0 || *p == 2.0 || p.is_infinite(),
+        _ => true,
+    }
 }
 
 fn dims_2d(x: &NdArray, name: &str) -> PyResult<()> {
@@ -328,7 +338,7 @@ fn neighbors_blocks(
     k: usize,
 ) -> PyResult<(NdArray, NdArray)> {
     let n = xa.shape()[0];
-    let blocks = row_blocks(n, xb.shape()[0] * xa.shape()[1]);
+    let blocks = search_blocks(n, xb.shape()[0] * xa.shape()[1]);
     let mut dist = NdArray::zeros(&[n, k], DType::F64).or_py()?;
     let mut idx = NdArray::zeros(&[n, k], DType::I64).or_py()?;
     py.detach(|| -> PyResult<()> {
@@ -532,7 +542,7 @@ fn cdist_to_npy(
             "memory={memory} bytes cannot hold one row of {m} distances ({row_bytes} bytes)"
         )));
     }
-    let blocks: Vec<_> = row_blocks(n, m * xa.shape()[1])
+    let blocks: Vec<_> = row_blocks(n, m * xa.shape()[1], on_kernels(&req.metric))
         .into_iter()
         .flat_map(|r| {
             (r.start..r.end)
