@@ -457,11 +457,12 @@ mod tests {
 
     fn lend(values: Vec<f64>, writable: bool) -> (Buffer, std::sync::Arc<AtomicUsize>) {
         let drops = std::sync::Arc::new(AtomicUsize::new(0));
-        let lender = Lender {
+        let mut lender = Lender {
             data: values,
             drops: drops.clone(),
         };
-        let (ptr, len) = (lender.data.as_ptr().cast::<u8>(), lender.data.len() * 8);
+        // `as_mut_ptr`: the pointer is written through when the buffer is writable.
+        let (ptr, len) = (lender.data.as_mut_ptr().cast::<u8>(), lender.data.len() * 8);
         // SAFETY: the Vec's heap block does not move when the `Lender` is moved into the
         // buffer, stays alive with it, and nothing else touches it.
         let b = unsafe { Buffer::from_foreign(ptr, len, lender, writable) }.unwrap();

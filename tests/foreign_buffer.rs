@@ -25,8 +25,9 @@ impl Drop for Lender {
 /// `rows × cols` values `0, 1, 2, …` lent as a buffer.
 fn lent(rows: usize, cols: usize, writable: bool) -> (Buffer, Arc<AtomicUsize>) {
     let released = Arc::new(AtomicUsize::new(0));
-    let data: Vec<f64> = (0..rows * cols).map(|v| v as f64).collect();
-    let (ptr, len) = (data.as_ptr().cast::<u8>(), data.len() * 8);
+    let mut data: Vec<f64> = (0..rows * cols).map(|v| v as f64).collect();
+    // `as_mut_ptr`: the pointer is written through when the buffer is writable.
+    let (ptr, len) = (data.as_mut_ptr().cast::<u8>(), data.len() * 8);
     let lender = Lender {
         _data: data,
         released: released.clone(),
