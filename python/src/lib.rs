@@ -126,7 +126,6 @@ fn cdist_blocks<O: DistanceOutput>(
                 check_signals()?;
             }
         }
-        let _ = m;
         Ok(())
     })
 }
