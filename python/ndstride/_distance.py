@@ -50,6 +50,8 @@ _BOOL_METRICS = {"dice", "rogerstanimoto", "russellrao", "sokalsneath", "yule",
 _WEIGHTED = {"minkowski", "euclidean", "sqeuclidean", "cityblock", "chebyshev"}
 _SUPPORTED_DTYPES = {np.dtype(t) for t in
                      ("?", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "f4", "f8")}
+# Their type characters, for the per-call check (hashing a dtype costs more).
+_SUPPORTED_CHARS = frozenset(d.char for d in _SUPPORTED_DTYPES)
 
 
 class NotSupportedError(NotImplementedError):
@@ -58,18 +60,18 @@ class NotSupportedError(NotImplementedError):
 
 
 def _canonical(metric: Any) -> str:
+    if isinstance(metric, str):
+        name = _CANONICAL.get(metric) or _CANONICAL.get(metric.lower())
+        if name is None:
+            raise ValueError(f"Unknown Distance Metric: {metric.lower()}")
+        return name
     if callable(metric):
         raise NotSupportedError(
             "ndstride computes named metrics (for example metric='cityblock'), not a callable "
             f"{getattr(metric, '__name__', metric)!r}: pass its name, or call "
             "scipy.spatial.distance for a function of your own"
         )
-    if not isinstance(metric, str):
-        raise TypeError("2nd argument metric must be a string identifier or a function.")
-    name = _CANONICAL.get(metric.lower())
-    if name is None:
-        raise ValueError(f"Unknown Distance Metric: {metric.lower()}")
-    return name
+    raise TypeError("2nd argument metric must be a string identifier or a function.")
 
 
 def _record_copy(a: np.ndarray) -> np.ndarray:
@@ -77,17 +79,22 @@ def _record_copy(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def _input(x: np.ndarray, name: str) -> np.ndarray:
+def _prepare(x: np.ndarray, booleans: bool) -> np.ndarray:
     """``x`` as ndstride reads it: as it is for a supported dtype in native byte order,
-    otherwise converted to float64 as SciPy converts it (the copy is counted)."""
+    otherwise converted as SciPy converts it (the copy is counted)."""
     dt = x.dtype
-    if dt in _SUPPORTED_DTYPES and dt.isnative:
-        return x
-    if dt.kind in "biuf" and dt.fields is None:
+    if not (dt.char in _SUPPORTED_CHARS and dt.isnative):
+        if dt.kind not in "biuf" or dt.fields is not None:
+            raise ValueError(f"Unsupported dtype {dt}")
         native = dt.newbyteorder("=")
-        target = native if native in _SUPPORTED_DTYPES else np.float64
-        return _record_copy(np.asarray(x, dtype=target))
-    raise ValueError(f"Unsupported dtype {dt}")
+        x = _record_copy(np.asarray(x, dtype=native if native in _SUPPORTED_DTYPES
+                                    else np.float64))
+    if booleans and x.dtype != np.bool_ and x.size and not ((x == 0) | (x == 1)).all():
+        # SciPy computes these on numbers as they are (jaccard: 1 != 2; dice: "fuzzy"
+        # products); ndstride counts booleans, which agrees only for 0/1 values.
+        raise NotSupportedError("ndstride computes this metric on booleans (0/1 values); "
+                                "these inputs have other numbers")
+    return x
 
 
 def _check_kwargs(name: str, kwargs: dict) -> None:
@@ -175,29 +182,94 @@ def _params(name: str, kwargs: dict, data: tuple[np.ndarray, ...], n: int) -> di
     return out
 
 
-def _prepare(x: np.ndarray, name: str, metric: str) -> np.ndarray:
-    x = _input(x, name)
-    if (metric == "jaccard" or metric in _BOOL_METRICS) and x.dtype != np.bool_ and x.size \
-            and not ((x == 0) | (x == 1)).all():
-        # SciPy computes these on numbers as they are (jaccard: 1 != 2; dice: "fuzzy"
-        # products); ndstride counts booleans, which agrees only for 0/1 values.
-        raise NotSupportedError(f"ndstride's {metric} computes on booleans (0/1 values); "
-                                "these inputs have other numbers")
-    return x
+_REQUESTS: dict[tuple, Any] = {}
 
 
-def _extras(dtype: Any, strategy: str, backend: str, threads: int | None) -> dict:
-    if dtype is None:
-        out_dtype, f64 = "float64", True
-    else:
-        out_dtype = np.dtype(dtype).name
-        if out_dtype not in ("float64", "float32"):
-            raise ValueError(f"dtype must be float64 or float32, not {out_dtype}")
-        f64 = out_dtype == "float64"
-    if threads is not None and (not isinstance(threads, (int, np.integer)) or threads < 1):
-        raise ValueError(f"threads must be a positive integer, not {threads!r}")
-    return {"dtype": out_dtype, "accumulate_f64": f64, "strategy": strategy,
-            "backend": backend, "threads": None if threads is None else int(threads)}
+def _request(metric: str, p: float | None, out_dtype: str, f64: bool, strategy: str,
+             backend: str, threads: Any, arrays: dict) -> Any:
+    """The extension's Request for these options; the ones without array parameters are
+    built once and reused (most calls)."""
+    if threads is not None:
+        if not isinstance(threads, (int, np.integer)) or isinstance(threads, bool) \
+                or threads < 1:
+            raise ValueError(f"threads must be a positive integer, not {threads!r}")
+        threads = int(threads)
+    key = (metric, p, out_dtype, f64, strategy, backend, threads)
+    req = None if arrays else _REQUESTS.get(key)
+    if req is None:
+        req = _ndstride.Request(metric, p, dtype=out_dtype, accumulate_f64=f64,
+                                strategy=strategy, backend=backend, threads=threads, **arrays)
+        if not arrays and len(_REQUESTS) < 1024:
+            _REQUESTS[key] = req
+    return req
+
+
+_SETUPS: dict[tuple, "_Setup"] = {}
+
+
+def _setup(name, kwargs, data, dtype, strategy, backend, threads, search=False) -> "_Setup":
+    """The call's _Setup: built once for the calls without keyword arguments or data-derived
+    parameters (nearly all), which then cost a dictionary look-up."""
+    if kwargs or name in ("seuclidean", "mahalanobis"):
+        return _Setup(name, kwargs, data, dtype, strategy, backend, threads, search)
+    key = (name, dtype, strategy, backend, threads, search)
+    try:
+        return _SETUPS[key]
+    except (KeyError, TypeError):  # TypeError: an unhashable argument, checked below
+        setup = _Setup(name, kwargs, data, dtype, strategy, backend, threads, search)
+        if len(_SETUPS) < 1024:
+            _SETUPS[key] = setup
+        return setup
+
+
+class _Setup:
+    """What one call computes: the extension's Request, and the two SciPy-definition steps
+    that stay in Python (a weighted sqeuclidean squared, a weighted chebyshev's columns)."""
+
+    __slots__ = ("req", "square", "columns", "out_dtype", "booleans")
+
+    def __init__(self, name, kwargs, data, dtype, strategy, backend, threads, search=False):
+        if kwargs or name in ("seuclidean", "mahalanobis"):
+            params = _params(name, kwargs, data, data[0].shape[1])
+        else:
+            params = {"metric": name}
+        if dtype is None:
+            # SciPy's results: float32 inputs computed in float64. The neighbour searches
+            # compute float32 in float32, as scikit-learn does.
+            self.out_dtype, f64 = "float64", not search
+        else:
+            self.out_dtype = np.dtype(dtype).name
+            if self.out_dtype not in ("float64", "float32"):
+                raise ValueError(f"dtype must be float64 or float32, not {self.out_dtype}")
+            f64 = self.out_dtype == "float64"
+        arrays = {k: params[k] for k in ("w", "v", "vi") if k in params}
+        self.req = _request(params["metric"], params.get("p"), self.out_dtype, f64, strategy,
+                            backend, threads, arrays)
+        self.square = params.get("square", False)
+        self.columns = params.get("columns")
+        # Metrics ndstride counts on booleans (SciPy's boolean ones, and jaccard).
+        self.booleans = name in _BOOL_METRICS or name == "jaccard"
+
+    def input(self, x):
+        """``x`` as ndstride reads it (see :func:`_prepare`); a plain array as it is."""
+        dt = x.dtype
+        if dt.char in _SUPPORTED_CHARS and dt.isnative and self.columns is None \
+                and not self.booleans:
+            return x
+        x = _prepare(x, self.booleans)
+        if self.columns is not None:
+            x = _record_copy(x[:, self.columns])
+        return x
+
+    def finish(self, result):
+        if self.square:
+            np.square(result, out=result)
+        return result
+
+    def exact(self, what):
+        if self.square or self.columns is not None:
+            raise NotSupportedError(f"{what} takes no weights for this metric")
+        return self
 
 
 def _check_out(out: Any, shape: tuple[int, ...], dtype: str) -> np.ndarray:
@@ -220,10 +292,18 @@ def _array(owner: Any) -> np.ndarray:
     return np.asarray(owner)
 
 
-def _call_args(params: dict, extras: dict) -> tuple[dict, bool, Any]:
-    args = {k: v for k, v in params.items() if k not in ("square", "columns")}
-    args.update({k: v for k, v in extras.items()})
-    return args, params.get("square", False), params.get("columns")
+def _two_inputs(XA, XB, fn: str = ""):
+    """SciPy's checks of cdist's two operands (``fn`` prefixes the messages of the
+    neighbour searches)."""
+    XA, XB = np.asarray(XA), np.asarray(XB)
+    if XA.ndim != 2:
+        raise ValueError(f"{fn}XA must be a 2-dimensional array.")
+    if XB.ndim != 2:
+        raise ValueError(f"{fn}XB must be a 2-dimensional array.")
+    if XA.shape[1] != XB.shape[1]:
+        raise ValueError("XA and XB must have the same number of columns "
+                         "(i.e. feature dimension.)")
+    return XA, XB
 
 
 def cdist(XA, XB, metric="euclidean", *, out=None, dtype=None, strategy="simd",
@@ -240,30 +320,14 @@ def cdist(XA, XB, metric="euclidean", *, out=None, dtype=None, strategy="simd",
     'auto') and ``threads`` (default: every core).
     """
     name = _canonical(metric)
-    XA, XB = np.asarray(XA), np.asarray(XB)
-    if XA.ndim != 2:
-        raise ValueError("XA must be a 2-dimensional array.")
-    if XB.ndim != 2:
-        raise ValueError("XB must be a 2-dimensional array.")
-    if XA.shape[1] != XB.shape[1]:
-        raise ValueError("XA and XB must have the same number of columns "
-                         "(i.e. feature dimension.)")
-    params = _params(name, kwargs, (XA, XB), XA.shape[1])
-    extras = _extras(dtype, strategy, backend, threads)
-    XA, XB = _prepare(XA, "XA", name), _prepare(XB, "XB", name)
-    args, square, columns = _call_args(params, extras)
-    if columns is not None:
-        XA, XB = _record_copy(XA[:, columns]), _record_copy(XB[:, columns])
-    shape = (XA.shape[0], XB.shape[0])
-    if out is not None:
-        out = _check_out(out, shape, extras["dtype"])
-        _ndstride.cdist(XA, XB, out=out, **args)
-        result = out
-    else:
-        result = _array(_ndstride.cdist(XA, XB, **args))
-    if square:
-        np.square(result, out=result)
-    return result
+    XA, XB = _two_inputs(XA, XB)
+    setup = _setup(name, kwargs, (XA, XB), dtype, strategy, backend, threads)
+    XA, XB = setup.input(XA), setup.input(XB)
+    if out is None:
+        return setup.finish(_array(_ndstride.cdist(XA, XB, setup.req)))
+    out = _check_out(out, (XA.shape[0], XB.shape[0]), setup.out_dtype)
+    _ndstride.cdist(XA, XB, setup.req, out)
+    return setup.finish(out)
 
 
 def pdist(X, metric="euclidean", *, out=None, dtype=None, strategy="simd", backend="cpu",
@@ -275,23 +339,14 @@ def pdist(X, metric="euclidean", *, out=None, dtype=None, strategy="simd", backe
     X = np.asarray(X)
     if X.ndim != 2:
         raise ValueError(f"A 2-dimensional array must be passed. (Shape was {X.shape}).")
-    params = _params(name, kwargs, (X,), X.shape[1])
-    extras = _extras(dtype, strategy, backend, threads)
-    X = _prepare(X, "X", name)
-    args, square, columns = _call_args(params, extras)
-    if columns is not None:
-        X = _record_copy(X[:, columns])
+    setup = _setup(name, kwargs, (X,), dtype, strategy, backend, threads)
+    X = setup.input(X)
+    if out is None:
+        return setup.finish(_array(_ndstride.pdist(X, setup.req)))
     m = X.shape[0]
-    shape = ((m * (m - 1)) // 2,)
-    if out is not None:
-        out = _check_out(out, shape, extras["dtype"])
-        _ndstride.pdist(X, out=out, **args)
-        result = out
-    else:
-        result = _array(_ndstride.pdist(X, **args))
-    if square:
-        np.square(result, out=result)
-    return result
+    out = _check_out(out, ((m * (m - 1)) // 2,), setup.out_dtype)
+    _ndstride.pdist(X, setup.req, out)
+    return setup.finish(out)
 
 
 def squareform(X, force="no", checks=True) -> np.ndarray:
@@ -344,30 +399,6 @@ def _is_valid_dm(D: np.ndarray) -> None:
         raise ValueError("Distance matrix 'X' diagonal must be zero.")
 
 
-def _pair_inputs(XA, XB, fn: str):
-    XA = np.asarray(XA)
-    XB = XA if XB is None else np.asarray(XB)
-    if XA.ndim != 2:
-        raise ValueError(f"{fn}: XA must be a 2-dimensional array, got shape {XA.shape}")
-    if XB.ndim != 2:
-        raise ValueError(f"{fn}: XB must be a 2-dimensional array, got shape {XB.shape}")
-    if XA.shape[1] != XB.shape[1]:
-        raise ValueError("XA and XB must have the same number of columns "
-                         "(i.e. feature dimension.)")
-    return XA, XB
-
-
-def _neighbor_args(name, kwargs, XA, XB, strategy, backend, threads):
-    params = _params(name, kwargs, (XA,) if XB is XA else (XA, XB), XA.shape[1])
-    if params.get("square") or params.get("columns") is not None:
-        raise NotSupportedError(f"ndstride's neighbour searches take no weights for {name}")
-    extras = _extras(None, strategy, backend, threads)
-    extras.pop("dtype")
-    args = {k: v for k, v in params.items()}
-    args.update(extras)
-    return args
-
-
 def knn(XA, XB=None, k=1, metric="euclidean", *, strategy="simd", backend="cpu",
         threads=None, **kwargs) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` nearest rows of ``XB`` for each row of ``XA``: ``(distances, indices)``,
@@ -377,19 +408,21 @@ def knn(XA, XB=None, k=1, metric="euclidean", *, strategy="simd", backend="cpu",
     each row of ``XA`` among the others, itself left out. The matrix is never held."""
     name = _canonical(metric)
     self_query = XB is None
-    XA, XB = _pair_inputs(XA, XB, "knn")
+    XA, XB = _two_inputs(XA, XA if self_query else XB, "knn: ")
     if not isinstance(k, (int, np.integer)) or isinstance(k, bool):
         raise TypeError(f"k must be an integer, not {type(k).__name__}")
     m = XB.shape[0] - (1 if self_query else 0)
     if k < 1 or k > m:
         raise ValueError(f"knn: k must be between 1 and the number of rows of XB ({m}); "
                          f"got k = {k}")
-    args = _neighbor_args(name, kwargs, XA, XB, strategy, backend, threads)
-    args.pop("accumulate_f64")
-    A, B = _prepare(XA, "XA", name), (None if self_query else _prepare(XB, "XB", name))
+    setup = _setup(name, kwargs, (XA,) if self_query else (XA, XB), None, strategy, backend,
+                   threads, search=True).exact("knn")
+    if self_query:
+        A = B = setup.input(XA)
+    else:
+        A, B = setup.input(XA), setup.input(XB)
     kk = k + 1 if self_query else k
-    dist, idx = _ndstride.knn(A, A if self_query else B, int(kk), **args)
-    dist, idx = _array(dist), _array(idx)
+    dist, idx = (_array(o) for o in _ndstride.knn(A, B, int(kk), setup.req))
     if self_query:
         # Drop each row itself; where ties at lower indices pushed it out, drop the last.
         rows = np.arange(idx.shape[0])[:, None]
@@ -402,39 +435,40 @@ def knn(XA, XB=None, k=1, metric="euclidean", *, strategy="simd", backend="cpu",
     return dist, idx
 
 
+def _radius(XA, XB, radius, metric, strategy, backend, threads, kwargs, count_only, what):
+    name = _canonical(metric)
+    XA, XB = _two_inputs(XA, XA if XB is None else XB, f"{what}: ")
+    setup = _setup(name, kwargs, (XA, XB), None, strategy, backend, threads,
+                   search=True).exact(what)
+    A, B = setup.input(XA), setup.input(XB)
+    return XA.shape[0], [_array(o) for o in _ndstride.radius_neighbors(
+        A, B, float(radius), setup.req, count_only)]
+
+
 def radius_neighbors(XA, XB=None, radius=1.0, metric="euclidean", *, return_distance=True,
                      strategy="simd", backend="cpu", threads=None, **kwargs):
     """The rows of ``XB`` within ``radius`` (``<=``) of each row of ``XA``, in index order:
     scikit-learn's ``radius_neighbors`` (``sort_results=False``): object arrays of per-row
     arrays, ``(distances, indices)``, or ``indices`` alone without ``return_distance``. The
     arrays are views of two flat arrays, never a matrix."""
-    name = _canonical(metric)
-    XA, XB = _pair_inputs(XA, XB, "radius_neighbors")
-    args = _neighbor_args(name, kwargs, XA, XB, strategy, backend, threads)
-    args.pop("accumulate_f64")
-    A, B = _prepare(XA, "XA", name), _prepare(XB, "XB", name)
-    indptr, indices, distances = (_array(o) for o in _ndstride.radius_neighbors(
-        A, B, float(radius), **args))
+    n, (indptr, indices, distances) = _radius(XA, XB, radius, metric, strategy, backend,
+                                              threads, kwargs, False, "radius_neighbors")
     splits = indptr[1:-1]
-    ind = np.empty(XA.shape[0], dtype=object)
-    ind[:] = np.split(indices, splits) if XA.shape[0] else []
+    ind = np.empty(n, dtype=object)
+    ind[:] = np.split(indices, splits) if n else []
     if not return_distance:
         return ind
-    dist = np.empty(XA.shape[0], dtype=object)
-    dist[:] = np.split(distances, splits) if XA.shape[0] else []
+    dist = np.empty(n, dtype=object)
+    dist[:] = np.split(distances, splits) if n else []
     return dist, ind
 
 
 def radius_count(XA, XB=None, radius=1.0, metric="euclidean", *, strategy="simd",
                  backend="cpu", threads=None, **kwargs) -> np.ndarray:
     """How many rows of ``XB`` lie within ``radius`` (``<=``) of each row of ``XA`` (int64)."""
-    name = _canonical(metric)
-    XA, XB = _pair_inputs(XA, XB, "radius_count")
-    args = _neighbor_args(name, kwargs, XA, XB, strategy, backend, threads)
-    args.pop("accumulate_f64")
-    A, B = _prepare(XA, "XA", name), _prepare(XB, "XB", name)
-    (counts,) = _ndstride.radius_neighbors(A, B, float(radius), count_only=True, **args)
-    return _array(counts)
+    _, (counts,) = _radius(XA, XB, radius, metric, strategy, backend, threads, kwargs, True,
+                           "radius_count")
+    return counts
 
 
 def argmin_min(X, Y, metric="euclidean", *, strategy="simd", backend="cpu", threads=None,
@@ -442,12 +476,13 @@ def argmin_min(X, Y, metric="euclidean", *, strategy="simd", backend="cpu", thre
     """scikit-learn's ``pairwise_distances_argmin_min(X, Y)``: for each row of ``X`` the
     index of its nearest row of ``Y`` (int64, ties to the lower index) and that distance."""
     name = _canonical(metric)
-    X, Y = _pair_inputs(X, Y, "argmin_min")
+    X, Y = _two_inputs(X, Y, "argmin_min: ")
     if Y.shape[0] == 0:
         raise ValueError("argmin_min: Y has no rows, so no row of X has a nearest one")
-    args = _neighbor_args(name, kwargs, X, Y, strategy, backend, threads)
-    args.pop("accumulate_f64")
-    idx, dist = _ndstride.argmin_min(_prepare(X, "X", name), _prepare(Y, "Y", name), **args)
+    setup = _setup(name, kwargs, (X, Y), None, strategy, backend, threads,
+                   search=True).exact("argmin_min")
+    A, B = setup.input(X), setup.input(Y)
+    idx, dist = _ndstride.argmin_min(A, B, setup.req)
     return _array(idx), _array(dist)
 
 
@@ -477,19 +512,8 @@ def cdist_to_npy(XA, XB, path, metric="euclidean", memory="512MiB", progress=Fal
     under its name only when complete (a temporary file, then a rename): an error or Ctrl-C
     leaves nothing that passes for a result. Load it with ``np.load(path, mmap_mode='r')``."""
     name = _canonical(metric)
-    XA, XB = np.asarray(XA), np.asarray(XB)
-    if XA.ndim != 2:
-        raise ValueError("XA must be a 2-dimensional array.")
-    if XB.ndim != 2:
-        raise ValueError("XB must be a 2-dimensional array.")
-    if XA.shape[1] != XB.shape[1]:
-        raise ValueError("XA and XB must have the same number of columns "
-                         "(i.e. feature dimension.)")
-    params = _params(name, kwargs, (XA, XB), XA.shape[1])
-    if params.get("square") or params.get("columns") is not None:
-        raise NotSupportedError(f"cdist_to_npy takes no weights for {name}")
-    extras = _extras(dtype, strategy, backend, threads)
-    args, _, _ = _call_args(params, extras)
-    _ndstride.cdist_to_npy(_prepare(XA, "XA", name), _prepare(XB, "XB", name),
-                           os.fspath(path), memory=_bytes(memory), progress=bool(progress),
-                           **args)
+    XA, XB = _two_inputs(XA, XB)
+    setup = _setup(name, kwargs, (XA, XB), dtype, strategy, backend, threads)
+    setup.exact("cdist_to_npy")
+    A, B = setup.input(XA), setup.input(XB)
+    _ndstride.cdist_to_npy(A, B, os.fspath(path), setup.req, _bytes(memory), bool(progress))

@@ -5,9 +5,11 @@
 
 use std::cell::{Cell, RefCell};
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::{Arc, mpsc};
+use std::time::Duration;
 
 use ndstride::CopyStats;
+use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use rayon::ThreadPool;
 
@@ -121,16 +123,59 @@ pub fn row_blocks(n: usize, row_work: usize, fast: bool) -> Vec<Range<usize>> {
     blocks_of(n, row_work, work, MIN_BLOCK_ROWS)
 }
 
-/// Blocks for the neighbour searches, larger: each block prepares all of `xb` again (packing,
-/// norms), which a cdist block of the same work does not repeat as heavily.
-pub fn search_blocks(n: usize, row_work: usize) -> Vec<Range<usize>> {
-    blocks_of(n, row_work, BLOCK_WORK << 4, 2048)
-}
-
 fn blocks_of(n: usize, row_work: usize, work: usize, min_rows: usize) -> Vec<Range<usize>> {
     let rows = (work / row_work.max(1)).max(min_rows);
     (0..n)
         .step_by(rows.max(1))
         .map(|r0| r0..(r0 + rows).min(n))
         .collect()
+}
+
+/// Pair-features below which a call keeps the GIL: a few microseconds of work, of which
+/// releasing and taking back the GIL would be a tenth.
+pub const TINY_CALL: usize = 1 << 14;
+
+/// Work (pair-features) below which a call runs on this thread, with the GIL released, without
+/// checking for Ctrl-C: it is over in well under a second.
+const SHORT_CALL: usize = 1 << 27;
+
+/// Runs `f` with the GIL released; `work` (pair-features) long calls run on a thread of their
+/// own while this thread checks for Ctrl-C every 20 ms. Interrupted, it returns at once: the
+/// abandoned computation owns its inputs (handles) and its output, which nobody sees, and
+/// ends on its own. For calls whose output lies outside ndstride (an `out=` array) use row
+/// blocks instead, which stop the work itself.
+pub fn run_call<R: Send + 'static>(
+    py: Python<'_>,
+    threads: &Threads,
+    work: usize,
+    f: impl FnOnce() -> R + Send + 'static,
+) -> PyResult<R> {
+    if work <= TINY_CALL {
+        return Ok(threads.run(f));
+    }
+    if work <= SHORT_CALL {
+        return Ok(py.detach(|| threads.run(f)));
+    }
+    let (tx, rx) = mpsc::channel();
+    let threads = threads.clone();
+    std::thread::Builder::new()
+        .name("ndstride-call".into())
+        .spawn(move || {
+            let _ = tx.send(CopyStats::scope(|| threads.run_uncredited(f)));
+        })
+        .map_err(|e| PyRuntimeError::new_err(format!("cannot start a thread: {e}")))?;
+    let ((r, pool_stats), own) = py.detach(move || {
+        loop {
+            match rx.recv_timeout(Duration::from_millis(20)) {
+                Ok(done) => return Ok(done),
+                Err(mpsc::RecvTimeoutError::Timeout) => check_signals()?,
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(PyRuntimeError::new_err("ndstride's worker thread panicked"));
+                }
+            }
+        }
+    })?;
+    credit(own);
+    credit(pool_stats);
+    Ok(r)
 }

@@ -1,12 +1,14 @@
 //! An `NdArray` handed to Python as a NumPy array over the same buffer: `numpy.asarray` of an
-//! [`ArrayOwner`] reads its `__array_interface__`, and the owner becomes the NumPy array's
-//! `base`, keeping the buffer alive for as long as NumPy needs it.
+//! [`ArrayOwner`] takes its buffer through the buffer protocol, and the owner stays
+//! reachable from the NumPy array's `base` (the memoryview NumPy keeps, whose `obj` it is),
+//! keeping the buffer alive for as long as NumPy needs it.
 
-use ndstride::NdArray;
+use std::ffi::{CStr, c_int};
+
+use ndstride::{DType, NdArray};
+use pyo3::exceptions::PyBufferError;
+use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyTuple};
-
-use crate::lend::typestr;
 
 /// Owns the buffer behind a NumPy array that ndstride computed.
 #[pyclass(frozen, weakref, module = "ndstride._ndstride")]
@@ -15,6 +17,23 @@ pub struct ArrayOwner {
     /// Element zero, writable when the array was its buffer's sole, writeable handle.
     address: usize,
     writable: bool,
+}
+
+/// The `struct` format character of a dtype (native byte order).
+fn format(dtype: DType) -> &'static CStr {
+    match dtype {
+        DType::Bool => c"?",
+        DType::I8 => c"b",
+        DType::U8 => c"B",
+        DType::I16 => c"h",
+        DType::U16 => c"H",
+        DType::I32 => c"i",
+        DType::U32 => c"I",
+        DType::I64 => c"q",
+        DType::U64 => c"Q",
+        DType::F32 => c"f",
+        DType::F64 => c"d",
+    }
 }
 
 impl ArrayOwner {
@@ -33,22 +52,49 @@ impl ArrayOwner {
 
 #[pymethods]
 impl ArrayOwner {
-    /// NumPy's array interface (version 3) over the owned buffer.
-    #[getter]
-    fn __array_interface__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let a = &self.array;
-        let d = PyDict::new(py);
-        d.set_item("version", 3)?;
-        d.set_item("shape", PyTuple::new(py, a.shape())?)?;
-        d.set_item("typestr", typestr(a.dtype()))?;
-        d.set_item("data", (self.address, !self.writable))?;
-        if a.is_c_contiguous() {
-            d.set_item("strides", py.None())?;
-        } else {
-            d.set_item("strides", PyTuple::new(py, a.strides())?)?;
+    /// The buffer protocol over the owned buffer: NumPy wraps it without a copy.
+    ///
+    /// # Safety
+    /// Called by Python with a `view` to fill, as the buffer protocol defines.
+    unsafe fn __getbuffer__(
+        slf: Bound<'_, Self>,
+        view: *mut ffi::Py_buffer,
+        flags: c_int,
+    ) -> PyResult<()> {
+        let me = slf.get();
+        if flags & ffi::PyBUF_WRITABLE != 0 && !me.writable {
+            return Err(PyBufferError::new_err("this ndstride result is read-only"));
         }
-        Ok(d)
+        let a = &me.array;
+        // The shape is handed out as the array stores it: usize and Py_ssize_t have one size
+        // and layout, and every extent fits in isize (checked when the array was made).
+        const _: () = assert!(size_of::<usize>() == size_of::<ffi::Py_ssize_t>());
+        // SAFETY: `view` is a valid, writable Py_buffer (the protocol's contract). The shape,
+        // strides and format pointed to live in the owner (the frozen object never moves or
+        // changes its array), which the view holds a reference to (`obj`) until it is
+        // released; the address and byte strides describe the owned array's elements.
+        unsafe {
+            (*view).obj = slf.clone().into_any().into_ptr();
+            (*view).buf = me.address as *mut std::ffi::c_void;
+            (*view).len = a.nbytes() as ffi::Py_ssize_t;
+            (*view).readonly = c_int::from(!me.writable);
+            (*view).itemsize = a.itemsize() as ffi::Py_ssize_t;
+            (*view).format = if flags & ffi::PyBUF_FORMAT != 0 {
+                format(a.dtype()).as_ptr().cast_mut()
+            } else {
+                std::ptr::null_mut()
+            };
+            (*view).ndim = a.ndim() as c_int;
+            (*view).shape = a.shape().as_ptr().cast::<ffi::Py_ssize_t>().cast_mut();
+            (*view).strides = a.strides().as_ptr().cast::<ffi::Py_ssize_t>().cast_mut();
+            (*view).suboffsets = std::ptr::null_mut();
+            (*view).internal = std::ptr::null_mut();
+        }
+        Ok(())
     }
+
+    /// Nothing to free: the view's shape and strides belong to the owner.
+    unsafe fn __releasebuffer__(&self, _view: *mut ffi::Py_buffer) {}
 
     /// Bytes of the buffer held.
     #[getter]

@@ -1,170 +1,86 @@
-//! A NumPy array becomes an `NdArray` over the same memory, with no copy: its address, byte
-//! strides (negative, zero, Fortran order, offsets) and dtype are read from
-//! `__array_interface__`, and the array object itself is the buffer's owner, kept alive until
-//! the last handle drops.
+//! A NumPy array (or any object with the buffer protocol) becomes an `NdArray` over the same
+//! memory, with no copy: its address, byte strides (negative, zero, Fortran order, offsets)
+//! and element type come from `PyObject_GetBuffer`, and the `Py_buffer` itself is the
+//! buffer's owner: it keeps the exporting array alive, and is released with the last handle.
 
 use ndstride::buffer::Buffer;
-use ndstride::layout::{Dims, Strides, c_strides};
+use ndstride::layout::{Dims, Strides};
 use ndstride::{DType, Layout, NdArray};
+use pyo3::buffer::PyUntypedBuffer;
 use pyo3::exceptions::{PyTypeError, PyValueError};
-use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
 
 use crate::errors::OrPy;
 
-/// The dtype of a NumPy type string (`'<f8'`, `'|b1'`), for the native byte order only.
-pub fn dtype_of(typestr: &str) -> Option<DType> {
-    let (order, code) = typestr.split_at_checked(1)?;
-    let native = match order {
-        "|" | "=" => true,
-        "<" => cfg!(target_endian = "little"),
-        ">" => cfg!(target_endian = "big"),
-        _ => false,
-    };
-    if !native {
-        return None;
-    }
-    Some(match code {
-        "b1" => DType::Bool,
-        "i1" => DType::I8,
-        "i2" => DType::I16,
-        "i4" => DType::I32,
-        "i8" => DType::I64,
-        "u1" => DType::U8,
-        "u2" => DType::U16,
-        "u4" => DType::U32,
-        "u8" => DType::U64,
-        "f4" => DType::F32,
-        "f8" => DType::F64,
+/// The dtype of a buffer's `struct` format character of `itemsize` bytes, in native byte
+/// order only (`None` otherwise): parsed as the `.npy` descr it corresponds to.
+fn dtype_of(format: &str, itemsize: usize) -> Option<DType> {
+    let code = match format.as_bytes() {
+        [c] | [b'@' | b'=', c] => *c,
+        [b'<', c] if cfg!(target_endian = "little") => *c,
+        [b'>' | b'!', c] if cfg!(target_endian = "big") => *c,
         _ => return None,
-    })
-}
-
-/// NumPy's type string for a dtype, native byte order.
-pub fn typestr(dtype: DType) -> &'static str {
-    let little = cfg!(target_endian = "little");
-    match dtype {
-        DType::Bool => "|b1",
-        DType::I8 => "|i1",
-        DType::U8 => "|u1",
-        DType::I16 if little => "<i2",
-        DType::I32 if little => "<i4",
-        DType::I64 if little => "<i8",
-        DType::U16 if little => "<u2",
-        DType::U32 if little => "<u4",
-        DType::U64 if little => "<u8",
-        DType::F32 if little => "<f4",
-        DType::F64 if little => "<f8",
-        DType::I16 => ">i2",
-        DType::I32 => ">i4",
-        DType::I64 => ">i8",
-        DType::U16 => ">u2",
-        DType::U32 => ">u4",
-        DType::U64 => ">u8",
-        DType::F32 => ">f4",
-        _ => ">f8",
-    }
-}
-
-/// What `__array_interface__` says of an array: enough to find every element.
-struct Interface {
-    dtype: DType,
-    shape: Vec<usize>,
-    strides: Vec<isize>,
-    address: usize,
-    readonly: bool,
-}
-
-fn interface(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<Interface> {
-    let py = obj.py();
-    let ai = obj
-        .getattr(intern!(py, "__array_interface__"))
-        .map_err(|_| {
-            PyTypeError::new_err(format!(
-                "{name} must be a NumPy array (it has no __array_interface__)"
-            ))
-        })?;
-    let ai = ai.cast::<PyDict>()?;
-    let item = |key: &str| -> PyResult<Bound<'_, PyAny>> {
-        ai.get_item(key)?.ok_or_else(|| {
-            PyTypeError::new_err(format!("{name}: __array_interface__ has no {key:?}"))
-        })
     };
-    let ts: String = item("typestr")?.extract()?;
-    let dtype = dtype_of(&ts).ok_or_else(|| {
-        PyTypeError::new_err(format!(
-            "{name}: ndstride does not compute on dtype {ts:?} (bool, int8-64, uint8-64, \
-             float32 and float64 in native byte order)"
+    let kind = match code {
+        b'?' => 'b',
+        b'b' | b'h' | b'i' | b'l' | b'q' | b'n' => 'i',
+        b'B' | b'H' | b'I' | b'L' | b'Q' | b'N' => 'u',
+        b'f' | b'd' => 'f',
+        _ => return None,
+    };
+    DType::from_descr(&format!("|{kind}{itemsize}"))
+        .ok()
+        .map(|(dtype, _)| dtype)
+}
+
+/// `obj` as an `NdArray` over its memory. `writable` asks for write access (an `out=`
+/// array): a read-only array is then a `ValueError`.
+pub fn lend(obj: &Bound<'_, PyAny>, name: &str, writable: bool) -> PyResult<NdArray> {
+    let view = PyUntypedBuffer::get(obj)
+        .map_err(|e| PyTypeError::new_err(format!("{name} must be a NumPy array ({e})")))?;
+    let format = view.format().to_string_lossy();
+    let dtype = dtype_of(&format, view.item_size()).ok_or_else(|| {
+        PyValueError::new_err(format!(
+            "Unsupported dtype of {name} (buffer format {format:?}; ndstride computes on bool, \
+             int8-64, uint8-64, float32 and float64 in native byte order)"
         ))
     })?;
-    let shape: Vec<usize> = item("shape")?.extract()?;
-    let strides: Option<Vec<isize>> = item("strides")?.extract()?;
-    let strides = match strides {
-        Some(s) => s,
-        None => c_strides(&shape, dtype.itemsize()).or_py()?.to_vec(),
-    };
-    let (address, readonly): (usize, bool) = item("data")?.extract()?;
-    Ok(Interface {
-        dtype,
-        shape,
-        strides,
-        address,
-        readonly,
-    })
-}
-
-/// `obj` (a NumPy array of a supported dtype) as an `NdArray` over its memory. `writable`
-/// asks for write access (an `out=` array): a read-only array is then a `ValueError`.
-pub fn lend(obj: &Bound<'_, PyAny>, name: &str, writable: bool) -> PyResult<NdArray> {
-    let ai = interface(obj, name)?;
-    if writable && ai.readonly {
+    if writable && view.readonly() {
         return Err(PyValueError::new_err(format!("{name} is read-only")));
     }
-    let isz = ai.dtype.itemsize() as i128;
-    // The bytes the elements reach, relative to element zero: [lo, hi).
-    let (mut lo, mut hi) = (0i128, isz);
-    let empty = ai.shape.contains(&0);
-    if !empty {
-        for (&d, &s) in ai.shape.iter().zip(&ai.strides) {
-            let span = (d as i128 - 1) * s as i128;
-            if span < 0 {
-                lo += span;
-            } else {
-                hi += span;
-            }
-        }
-    }
-    let (start, len, offset) = if empty {
-        (ai.address, 0usize, 0usize)
-    } else {
-        let start = ai.address as i128 + lo;
-        let bad = || {
-            PyValueError::new_err(format!(
-                "{name}: its strides reach outside the address space"
-            ))
-        };
-        (
-            usize::try_from(start).map_err(|_| bad())?,
-            usize::try_from(hi - lo).map_err(|_| bad())?,
-            usize::try_from(-lo).map_err(|_| bad())?,
-        )
+    let (shape, strides) = (
+        Dims::from_slice(view.shape()),
+        Strides::from_slice(view.strides()),
+    );
+    // The bytes the elements reach, relative to element zero: [lo, hi) (empty: none).
+    let at_zero = Layout {
+        shape: shape.clone(),
+        strides: strides.clone(),
+        offset: 0,
     };
-    // SAFETY: NumPy keeps every element of the array, which lie in [address + lo, address +
-    // hi) by the computation above, allocated and initialised while the array object lives,
-    // and the buffer owns a reference to that object. The Python API takes its inputs for the
+    let (lo, hi) = at_zero.extent(dtype.itemsize()).unwrap_or((0, 0));
+    let bad = || {
+        PyValueError::new_err(format!(
+            "{name}: its strides reach outside the address space"
+        ))
+    };
+    let start = usize::try_from(view.buf_ptr() as usize as i128 + lo).map_err(|_| bad())?;
+    let len = usize::try_from(hi - lo).map_err(|_| bad())?;
+    let offset = usize::try_from(-lo).map_err(|_| bad())?;
+    // SAFETY: the exporter keeps every element, which lie in [buf + lo, buf + hi) by the
+    // extent above, allocated and initialised until the `Py_buffer` (the owner) is released,
+    // and writable when it says it is not read-only. The Python API takes its inputs for the
     // duration of a call, as NumPy's own functions do when they release the GIL: the caller
     // does not write them from another thread meanwhile. Write access is asked for `out=`
     // only, which the functions check shares no memory with the inputs.
     let buffer =
-        unsafe { Buffer::from_foreign(start as *const u8, len, obj.clone().unbind(), writable) }
-            .or_py()?;
+        unsafe { Buffer::from_foreign(start as *const u8, len, view, writable) }.or_py()?;
     let layout = Layout {
-        shape: Dims::from_slice(&ai.shape),
-        strides: Strides::from_slice(&ai.strides),
+        shape,
+        strides,
         offset,
     };
-    NdArray::from_buffer(buffer, layout, ai.dtype).or_py()
+    NdArray::from_buffer(buffer, layout, dtype).or_py()
 }
 
 /// The byte range `[lo, hi)` an array's elements reach (empty arrays: an empty range).

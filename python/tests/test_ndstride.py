@@ -52,6 +52,14 @@ def layouts(x):
     }
 
 
+def owner_of(a):
+    """The ndstride object at the end of a result's base chain (NumPy keeps the memoryview it
+    took the buffer through, whose ``obj`` is the owner)."""
+    base = a.base
+    assert isinstance(base, memoryview), type(base)
+    return base.obj
+
+
 def rel_err(got, want):
     got, want = np.asarray(got, float), np.asarray(want, float)
     both_nan = np.isnan(got) & np.isnan(want)
@@ -145,12 +153,8 @@ def test_scipy_errors_for_bad_arguments():
         ndstride.cdist(x, x, 3)
     with pytest.raises(NotImplementedError, match="named metrics"):
         ndstride.cdist(x, x, lambda u, v: 0.0)
-    with pytest.raises(TypeError, match="named metrics"):
-        # NotSupportedError is a NotImplementedError; a callable's message still says why.
-        try:
-            ndstride.pdist(x, sd.euclidean)
-        except NotImplementedError as e:
-            raise TypeError(str(e)) from e
+    with pytest.raises(ndstride.NotSupportedError, match="named metrics"):
+        ndstride.pdist(x, sd.euclidean)
     with pytest.raises(ValueError, match="p must be greater than 0"):
         ndstride.cdist(x, x, "minkowski", p=0)
     with pytest.raises(ValueError, match="Weights must have same size"):
@@ -162,7 +166,7 @@ def test_scipy_errors_for_bad_arguments():
     with pytest.raises(ValueError, match="incorrect shape"):
         ndstride.cdist(x, x, out=np.empty((10, 9)))
     with pytest.raises(ValueError, match="C-contiguous"):
-        ndstride.cdist(x, x, out=np.empty((10, 10), order="F")[:, :].T.T.copy(order="F"))
+        ndstride.cdist(x, x, out=np.empty((10, 10), order="F"))
     with pytest.raises(ValueError, match="double"):
         ndstride.cdist(x, x, out=np.empty((10, 10), dtype=np.float32))
     with pytest.raises(ValueError, match="dtype"):
@@ -217,13 +221,14 @@ def test_zero_copies_in_and_out():
             d = ndstride.cdist(v, v[:7], "sqeuclidean")
         assert s.bytes_copied == 0, v.strides
         # The result is NumPy's view of ndstride's buffer, and owns it through its base.
-        assert type(d.base).__name__ == "ArrayOwner"
+        assert type(owner_of(d)).__name__ == "ArrayOwner"
         assert d.flags.writeable and d.flags.c_contiguous
         assert s.bytes_allocated == d.nbytes
     xi = data(50, 8, "int")
     with ndstride.copy_stats() as s:
         ndstride.cdist(xi, xi, "cityblock")
-    assert s.bytes_copied == 2 * xi.size * 8 or s.bytes_copied == xi.size * 8, s
+    # Both operands converted to float64, each counted at its int32 size.
+    assert s.bytes_copied == 2 * xi.nbytes, s
     with ndstride.copy_stats() as s:
         ndstride.cdist(x.astype(">f8"), x, "cityblock")
     assert s.bytes_copied >= x.nbytes, "the byte-order conversion is counted"
@@ -253,7 +258,7 @@ def test_out_is_written_in_place_and_returned():
 def test_results_outlive_inputs_and_memory_stays_flat():
     x = data(64, 8)
     d = ndstride.cdist(x, x[::-1])
-    owner = weakref.ref(d.base)
+    owner = weakref.ref(owner_of(d))
     del x
     gc.collect()
     assert owner() is not None and np.all(np.isfinite(d))
