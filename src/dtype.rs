@@ -106,22 +106,34 @@ impl DType {
             '=' => cfg!(target_endian = "big"),
             _ => return Err(bad()),
         };
-        let dtype = match rest {
-            "b1" | "?" => DType::Bool,
-            "i1" => DType::I8,
-            "i2" => DType::I16,
-            "i4" => DType::I32,
-            "i8" => DType::I64,
-            "u1" => DType::U8,
-            "u2" => DType::U16,
-            "u4" => DType::U32,
-            "u8" => DType::U64,
-            "f4" => DType::F32,
-            "f8" => DType::F64,
+        let dtype = match rest.as_bytes() {
+            [b'?'] => DType::Bool,
+            [kind, size @ b'1'..=b'8'] => {
+                DType::from_kind(*kind as char, (size - b'0') as usize).ok_or_else(bad)?
+            }
             _ => return Err(bad()),
         };
         // One-byte types have no byte order; big-endian only matters for wider ones.
         Ok((dtype, big_endian && dtype.itemsize() > 1))
+    }
+
+    /// The dtype of NumPy's kind character (`b`, `i`, `u`, `f`) and item size in bytes, as a
+    /// descr or a buffer's format names it; `None` for kinds and sizes the crate lacks.
+    pub const fn from_kind(kind: char, itemsize: usize) -> Option<DType> {
+        Some(match (kind, itemsize) {
+            ('b', 1) => DType::Bool,
+            ('i', 1) => DType::I8,
+            ('i', 2) => DType::I16,
+            ('i', 4) => DType::I32,
+            ('i', 8) => DType::I64,
+            ('u', 1) => DType::U8,
+            ('u', 2) => DType::U16,
+            ('u', 4) => DType::U32,
+            ('u', 8) => DType::U64,
+            ('f', 4) => DType::F32,
+            ('f', 8) => DType::F64,
+            _ => return None,
+        })
     }
 
     /// Parses NumPy's name (`float32`) or a short form (`f4`, `f32`, `i8` is int64 as in NumPy's descr).

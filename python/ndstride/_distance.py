@@ -205,6 +205,9 @@ def _request(metric: str, p: float | None, out_dtype: str, f64: bool, strategy: 
 
 
 _SETUPS: dict[tuple, "_Setup"] = {}
+# Requests of cdist calls that need nothing of the Python layer, by the caller's own
+# arguments (metric as spelled, dtype, strategy, backend, threads).
+_PLAIN: dict[tuple, Any] = {}
 
 
 def _setup(name, kwargs, data, dtype, strategy, backend, threads, search=False) -> "_Setup":
@@ -226,7 +229,7 @@ class _Setup:
     """What one call computes: the extension's Request, and the two SciPy-definition steps
     that stay in Python (a weighted sqeuclidean squared, a weighted chebyshev's columns)."""
 
-    __slots__ = ("req", "square", "columns", "out_dtype", "booleans")
+    __slots__ = ("req", "square", "columns", "out_dtype", "booleans", "plain")
 
     def __init__(self, name, kwargs, data, dtype, strategy, backend, threads, search=False):
         if kwargs or name in ("seuclidean", "mahalanobis"):
@@ -249,6 +252,10 @@ class _Setup:
         self.columns = params.get("columns")
         # Metrics ndstride counts on booleans (SciPy's boolean ones, and jaccard).
         self.booleans = name in _BOOL_METRICS or name == "jaccard"
+        # Nothing for Python to do around the extension call: no conversion of the values,
+        # no weights handled here, no parameter derived from the data.
+        self.plain = not (self.square or self.columns is not None or self.booleans
+                          or name in ("seuclidean", "mahalanobis"))
 
     def input(self, x):
         """``x`` as ndstride reads it (see :func:`_prepare`); a plain array as it is."""
@@ -319,12 +326,27 @@ def cdist(XA, XB, metric="euclidean", *, out=None, dtype=None, strategy="simd",
     'matmul' the ``|x|^2 + |y|^2 - 2 x.y`` trick, 'broadcast'), ``backend`` ('cpu', 'cuda',
     'auto') and ``threads`` (default: every core).
     """
+    if out is None and not kwargs and type(XA) is np.ndarray and type(XB) is np.ndarray:
+        # A call whose options an earlier call has checked (SciPy's definitions need nothing
+        # of Python for them) goes straight to the extension, which declines (None) the
+        # inputs that need the full path: a few microseconds count on small calls.
+        try:
+            req = _PLAIN.get((metric, dtype, strategy, backend, threads))
+        except TypeError:  # an unhashable argument: the full path says what is wrong
+            req = None
+        if req is not None:
+            owner = _ndstride.cdist(XA, XB, req, None, True)
+            if owner is not None:
+                return np.asarray(owner)
     name = _canonical(metric)
     XA, XB = _two_inputs(XA, XB)
     setup = _setup(name, kwargs, (XA, XB), dtype, strategy, backend, threads)
     XA, XB = setup.input(XA), setup.input(XB)
     if out is None:
-        return setup.finish(_array(_ndstride.cdist(XA, XB, setup.req)))
+        result = setup.finish(_array(_ndstride.cdist(XA, XB, setup.req)))
+        if setup.plain and not kwargs and len(_PLAIN) < 1024:
+            _PLAIN[(metric, dtype, strategy, backend, threads)] = setup.req
+        return result
     out = _check_out(out, (XA.shape[0], XB.shape[0]), setup.out_dtype)
     _ndstride.cdist(XA, XB, setup.req, out)
     return setup.finish(out)

@@ -13,7 +13,7 @@ use pyo3::prelude::*;
 use crate::errors::OrPy;
 
 /// The dtype of a buffer's `struct` format character of `itemsize` bytes, in native byte
-/// order only (`None` otherwise): parsed as the `.npy` descr it corresponds to.
+/// order only (`None` otherwise).
 fn dtype_of(format: &str, itemsize: usize) -> Option<DType> {
     let code = match format.as_bytes() {
         [c] | [b'@' | b'=', c] => *c,
@@ -28,9 +28,7 @@ fn dtype_of(format: &str, itemsize: usize) -> Option<DType> {
         b'f' | b'd' => 'f',
         _ => return None,
     };
-    DType::from_descr(&format!("|{kind}{itemsize}"))
-        .ok()
-        .map(|(dtype, _)| dtype)
+    DType::from_kind(kind, itemsize)
 }
 
 /// `obj` as an `NdArray` over its memory. `writable` asks for write access (an `out=`

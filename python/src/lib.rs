@@ -191,17 +191,24 @@ fn cdist_blocks<O: DistanceOutput>(
     })
 }
 
-/// `cdist` into a fresh array (returned) or into `out` (None returned).
+/// `cdist` into a fresh array (returned) or into `out` (None returned). With `plain`, inputs
+/// that need the Python layer's handling (a conversion, SciPy's error messages) return None
+/// instead of raising, so the wrapper can take its full path for them.
 #[pyfunction]
-#[pyo3(signature = (xa, xb, req, out=None))]
+#[pyo3(signature = (xa, xb, req, out=None, plain=false))]
 fn cdist(
     py: Python<'_>,
     xa: &Bound<'_, PyAny>,
     xb: &Bound<'_, PyAny>,
     req: &Request,
     out: Option<&Bound<'_, PyAny>>,
+    plain: bool,
 ) -> PyResult<Option<ArrayOwner>> {
-    let (xa, xb) = operands(xa, xb)?;
+    let (xa, xb) = match operands(xa, xb) {
+        Ok(ab) => ab,
+        Err(_) if plain => return Ok(None),
+        Err(e) => return Err(e),
+    };
     let (n, m) = (xa.shape()[0], xb.shape()[0]);
     let run = |py: Python<'_>, target: &mut NdArray| -> PyResult<()> {
         match target.dtype() {
