@@ -330,10 +330,13 @@ def cdist(XA, XB, metric="euclidean", *, out=None, dtype=None, strategy="simd",
         # A call whose options an earlier call has checked (SciPy's definitions need nothing
         # of Python for them) goes straight to the extension, which declines (None) the
         # inputs that need the full path: a few microseconds count on small calls.
-        try:
-            req = _PLAIN.get((metric, dtype, strategy, backend, threads))
-        except TypeError:  # an unhashable argument: the full path says what is wrong
-            req = None
+        if dtype is None and threads is None and strategy == "simd" and backend == "cpu":
+            req = _PLAIN.get(metric)  # the defaults: keyed by the metric alone
+        else:
+            try:
+                req = _PLAIN.get((metric, dtype, strategy, backend, threads))
+            except TypeError:  # an unhashable argument: the full path says what is wrong
+                req = None
         if req is not None:
             owner = _ndstride.cdist(XA, XB, req, None, True)
             if owner is not None:
@@ -345,7 +348,9 @@ def cdist(XA, XB, metric="euclidean", *, out=None, dtype=None, strategy="simd",
     if out is None:
         result = setup.finish(_array(_ndstride.cdist(XA, XB, setup.req)))
         if setup.plain and not kwargs and len(_PLAIN) < 1024:
-            _PLAIN[(metric, dtype, strategy, backend, threads)] = setup.req
+            defaults = (dtype, threads, strategy, backend) == (None, None, "simd", "cpu")
+            _PLAIN[metric if defaults else (metric, dtype, strategy, backend, threads)] = \
+                setup.req
         return result
     out = _check_out(out, (XA.shape[0], XB.shape[0]), setup.out_dtype)
     _ndstride.cdist(XA, XB, setup.req, out)

@@ -46,17 +46,13 @@ pub fn lend(obj: &Bound<'_, PyAny>, name: &str, writable: bool) -> PyResult<NdAr
     if writable && view.readonly() {
         return Err(PyValueError::new_err(format!("{name} is read-only")));
     }
-    let (shape, strides) = (
-        Dims::from_slice(view.shape()),
-        Strides::from_slice(view.strides()),
-    );
     // The bytes the elements reach, relative to element zero: [lo, hi) (empty: none).
-    let at_zero = Layout {
-        shape: shape.clone(),
-        strides: strides.clone(),
+    let mut layout = Layout {
+        shape: Dims::from_slice(view.shape()),
+        strides: Strides::from_slice(view.strides()),
         offset: 0,
     };
-    let (lo, hi) = at_zero.extent(dtype.itemsize()).unwrap_or((0, 0));
+    let (lo, hi) = layout.extent(dtype.itemsize()).unwrap_or((0, 0));
     let bad = || {
         PyValueError::new_err(format!(
             "{name}: its strides reach outside the address space"
@@ -73,11 +69,7 @@ pub fn lend(obj: &Bound<'_, PyAny>, name: &str, writable: bool) -> PyResult<NdAr
     // only, which the functions check shares no memory with the inputs.
     let buffer =
         unsafe { Buffer::from_foreign(start as *const u8, len, view, writable) }.or_py()?;
-    let layout = Layout {
-        shape,
-        strides,
-        offset,
-    };
+    layout.offset = offset;
     NdArray::from_buffer(buffer, layout, dtype).or_py()
 }
 
