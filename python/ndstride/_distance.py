@@ -166,11 +166,7 @@ def _params(name: str, kwargs: dict, data: tuple[np.ndarray, ...], n: int) -> di
     if name == "mahalanobis":
         VI = kwargs.get("VI")
         if VI is None:
-            if m <= n:
-                raise ValueError(
-                    f"The number of observations ({m}) is too small; the covariance matrix is "
-                    f"singular. For observations with {n} dimensions, at least {n + 1} "
-                    "observations are required.")
+            _check_observations(m, n)
             X = np.vstack([x.astype(np.float64, copy=False) for x in data])
             CV = np.atleast_2d(np.cov(X.T))
             VI = np.linalg.inv(CV).T.copy()
@@ -180,6 +176,21 @@ def _params(name: str, kwargs: dict, data: tuple[np.ndarray, ...], n: int) -> di
                              f"{VI.shape}")
         out["vi"] = VI
     return out
+
+
+def _check_has_rows(m: int) -> None:
+    if m == 0:
+        raise ValueError("argmin_min: Y has no rows, so no row of X has a nearest one")
+
+
+def _check_observations(m: int, n: int) -> None:
+    """SciPy's condition for a covariance matrix of ``m`` observations of ``n`` features
+    that can be inverted (mahalanobis' default ``VI``)."""
+    if m <= n:
+        raise ValueError(
+            f"The number of observations ({m}) is too small; the covariance matrix is "
+            f"singular. For observations with {n} dimensions, at least {n + 1} "
+            "observations are required.")
 
 
 _REQUESTS: dict[tuple, Any] = {}
@@ -299,18 +310,32 @@ def _array(owner: Any) -> np.ndarray:
     return np.asarray(owner)
 
 
-def _two_inputs(XA, XB, fn: str = ""):
-    """SciPy's checks of cdist's two operands (``fn`` prefixes the messages of the
-    neighbour searches)."""
-    XA, XB = np.asarray(XA), np.asarray(XB)
-    if XA.ndim != 2:
+def _check_shapes(shape_a: tuple, shape_b: tuple, fn: str = "") -> None:
+    """SciPy's checks of cdist's two operands, on their shapes (``fn`` prefixes the messages
+    of the neighbour searches); ``ndstride.dask`` checks its lazy arrays with it."""
+    if len(shape_a) != 2:
         raise ValueError(f"{fn}XA must be a 2-dimensional array.")
-    if XB.ndim != 2:
+    if len(shape_b) != 2:
         raise ValueError(f"{fn}XB must be a 2-dimensional array.")
-    if XA.shape[1] != XB.shape[1]:
+    if shape_a[1] != shape_b[1]:
         raise ValueError("XA and XB must have the same number of columns "
                          "(i.e. feature dimension.)")
+
+
+def _two_inputs(XA, XB, fn: str = ""):
+    """``XA`` and ``XB`` as NumPy arrays, checked by :func:`_check_shapes`."""
+    XA, XB = np.asarray(XA), np.asarray(XB)
+    _check_shapes(XA.shape, XB.shape, fn)
     return XA, XB
+
+
+def _check_k(k: Any, m: int) -> None:
+    """knn's ``k``: an integer from 1 to the ``m`` rows it can choose from."""
+    if not isinstance(k, (int, np.integer)) or isinstance(k, bool):
+        raise TypeError(f"k must be an integer, not {type(k).__name__}")
+    if k < 1 or k > m:
+        raise ValueError(f"knn: k must be between 1 and the number of rows of XB ({m}); "
+                         f"got k = {k}")
 
 
 def cdist(XA, XB, metric="euclidean", *, out=None, dtype=None, strategy="simd",
@@ -436,12 +461,7 @@ def knn(XA, XB=None, k=1, metric="euclidean", *, strategy="simd", backend="cpu",
     name = _canonical(metric)
     self_query = XB is None
     XA, XB = _two_inputs(XA, XA if self_query else XB, "knn: ")
-    if not isinstance(k, (int, np.integer)) or isinstance(k, bool):
-        raise TypeError(f"k must be an integer, not {type(k).__name__}")
-    m = XB.shape[0] - (1 if self_query else 0)
-    if k < 1 or k > m:
-        raise ValueError(f"knn: k must be between 1 and the number of rows of XB ({m}); "
-                         f"got k = {k}")
+    _check_k(k, XB.shape[0] - (1 if self_query else 0))
     setup = _setup(name, kwargs, (XA,) if self_query else (XA, XB), None, strategy, backend,
                    threads, search=True).exact("knn")
     if self_query:
@@ -451,15 +471,19 @@ def knn(XA, XB=None, k=1, metric="euclidean", *, strategy="simd", backend="cpu",
     kk = k + 1 if self_query else k
     dist, idx = (_array(o) for o in _ndstride.knn(A, B, int(kk), setup.req))
     if self_query:
-        # Drop each row itself; where ties at lower indices pushed it out, drop the last.
-        rows = np.arange(idx.shape[0])[:, None]
-        is_self = idx == rows
-        drop = np.where(is_self.any(axis=1), is_self.argmax(axis=1), kk - 1)
-        keep = np.ones(idx.shape, dtype=bool)
-        keep[np.arange(idx.shape[0]), drop] = False
-        dist = dist[keep].reshape(-1, k)
-        idx = idx[keep].reshape(-1, k)
+        dist, idx = _drop_self(dist, idx, k, 0)
     return dist, idx
+
+
+def _drop_self(dist: np.ndarray, idx: np.ndarray, k: int, row0: int) -> tuple:
+    """A self-query's ``k + 1`` best without each row itself (rows numbered from ``row0``);
+    where ties at lower indices pushed it out, the last one goes instead."""
+    rows = np.arange(row0, row0 + idx.shape[0])[:, None]
+    is_self = idx == rows
+    drop = np.where(is_self.any(axis=1), is_self.argmax(axis=1), idx.shape[1] - 1)
+    keep = np.ones(idx.shape, dtype=bool)
+    keep[np.arange(idx.shape[0]), drop] = False
+    return dist[keep].reshape(-1, k), idx[keep].reshape(-1, k)
 
 
 def _radius(XA, XB, radius, metric, strategy, backend, threads, kwargs, count_only, what):
@@ -504,8 +528,7 @@ def argmin_min(X, Y, metric="euclidean", *, strategy="simd", backend="cpu", thre
     index of its nearest row of ``Y`` (int64, ties to the lower index) and that distance."""
     name = _canonical(metric)
     X, Y = _two_inputs(X, Y, "argmin_min: ")
-    if Y.shape[0] == 0:
-        raise ValueError("argmin_min: Y has no rows, so no row of X has a nearest one")
+    _check_has_rows(Y.shape[0])
     setup = _setup(name, kwargs, (X, Y), None, strategy, backend, threads,
                    search=True).exact("argmin_min")
     A, B = setup.input(X), setup.input(Y)

@@ -139,7 +139,8 @@ pub const TINY_CALL: usize = 1 << 14;
 /// checking for Ctrl-C: it is over in well under a second.
 const SHORT_CALL: usize = 1 << 27;
 
-/// Runs `f` with the GIL released; `work` (pair-features) long calls run on a thread of their
+/// Runs `f` with the GIL released (tiny calls: on this thread, keeping it); `work`
+/// (pair-features) long calls run on a thread of their
 /// own while this thread checks for Ctrl-C every 20 ms. Interrupted, it returns at once: the
 /// abandoned computation owns its inputs (handles) and its output, which nobody sees, and
 /// ends on its own. For calls whose output lies outside ndstride (an `out=` array) use row
@@ -151,7 +152,10 @@ pub fn run_call<R: Send + 'static>(
     f: impl FnOnce() -> R + Send + 'static,
 ) -> PyResult<R> {
     if work <= TINY_CALL {
-        return Ok(threads.run(f));
+        // On this thread, which holds the GIL: on a pool thread, `f` dropping its inputs
+        // (their Py_buffers, released under the GIL) would wait for this thread, which
+        // waits for the pool.
+        return Ok(f());
     }
     if work <= SHORT_CALL {
         return Ok(py.detach(|| threads.run(f)));

@@ -165,10 +165,9 @@ fn cdist_blocks<O: DistanceOutput>(
     let threads = req.threads()?;
     let mut view: ArrayViewMut<'_, O> = out.view_mut::<O>().or_py()?;
     if total <= TINY_CALL {
-        // Over in microseconds: releasing and taking back the GIL would cost a tenth of it.
-        return threads
-            .run(|| distance::cdist_into(xa, xb, &req.metric, &req.opts, &mut view))
-            .or_py();
+        // Over in microseconds: releasing and taking back the GIL (or waking a pool) would
+        // cost a tenth of it.
+        return distance::cdist_into(xa, xb, &req.metric, &req.opts, &mut view).or_py();
     }
     let blocks = row_blocks(
         xa.shape()[0],

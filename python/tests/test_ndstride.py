@@ -465,3 +465,31 @@ def test_any_view_matches_scipy(n, m, d, step_r, step_c, transpose, metric, seed
         assert s.bytes_copied == 0
     floor = 1e-3 if metric == "cosine" else 1e-300
     assert rel_err(got, sd.cdist(xa, xb, metric), floor) <= 1e-12
+
+
+def test_tiny_calls_with_their_own_threads_return():
+    # A tiny call keeps the GIL; had it run on its pool, the pool thread releasing the inputs
+    # (under the GIL) and the caller waiting for the pool would hang the process: so the
+    # calls run in a child process with a time limit, from the main and from another thread.
+    import subprocess
+    import sys
+
+    code = """if True:
+        import threading, numpy as np, ndstride
+        a = np.arange(15.0).reshape(5, 3)
+        def calls():
+            for t in (1, 2):
+                assert ndstride.knn(a, a, 2, threads=t)[1][0, 0] == 0
+                assert ndstride.argmin_min(a, a, threads=t)[0][1] == 1
+                assert ndstride.radius_count(a, a, 0.5, threads=t)[0] == 1
+                assert ndstride.cdist(a, a, threads=t)[0, 0] == 0
+                assert ndstride.pdist(a, threads=t).shape == (10,)
+        calls()
+        worker = threading.Thread(target=calls)
+        worker.start()
+        worker.join()
+        print("done")
+    """
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60)
+    assert run.returncode == 0 and run.stdout.strip() == "done", run.stderr
