@@ -384,9 +384,15 @@ def test_row_chunks_aim_at_128_mib_blocks_and_100_ms_tasks():
     rows_a, rows_b = nd.row_chunks(100000, 100000, 3)
     assert 128 << 20 < rows_a * rows_b * 8 <= 4 * (128 << 20)
     assert nd.row_chunks(10, 7, 64) == (10, 7)  # small problems: one block
-    rows_a, rows_b = nd.knn_row_chunks(100000, 100000, 64)
+    rows_a, rows_b = nd.knn_row_chunks(100000, 100000, 64, cluster_threads=1)
     assert rows_b == 100000 and nd._chunks.task_seconds(
         rows_a * rows_b, 64, "euclidean", written=False) >= 0.1
+    # XB in a chunk per thread of the cluster, so that the blocks spread over the workers
+    assert nd.knn_row_chunks(100000, 100000, 64, cluster_threads=2)[1] == 50000
+    # ten million rows: XB in 128 MiB chunks, and at most 10k block tasks
+    rows_a, rows_b = nd.knn_row_chunks(10**7, 10**7, 64, itemsize=4, cluster_threads=64)
+    assert rows_b * 64 * 4 <= 128 << 20 and rows_a * 64 * 4 <= 128 << 20
+    assert -(-10**7 // rows_a) * -(-10**7 // rows_b) <= 10_000
 
 
 def test_a_graph_of_over_100k_tasks_warns():
@@ -395,3 +401,24 @@ def test_a_graph_of_over_100k_tasks_warns():
         nd.cdist(x, x)  # the same array: still 400 x 400 keys
     with pytest.warns(da.core.PerformanceWarning, match="104000 tasks"):
         nd.knn(x, da.zeros((130, 2), chunks=(1, 2)), 1)
+
+
+def test_a_misaligned_chunk_is_copied_once_per_worker_not_once_per_task():
+    # distributed hands tasks arrays at whatever offset they had in the received frames
+    raw = np.zeros(4 * 600 + 1, dtype=np.uint8)
+    chunk = np.frombuffer(raw.data, dtype=np.float32, count=600, offset=1).reshape(200, 3)
+    assert not chunk.flags.aligned
+    first = nd._tasks.aligned(chunk)
+    assert first.flags.aligned and np.array_equal(first, chunk)
+    assert nd._tasks.aligned(chunk) is first  # the same copy for the next task
+    with ndstride.copy_stats() as stats:
+        call = nd._tasks.Call("knn", "euclidean", {}, {"threads": 1})
+        nd._tasks.knn_block(call, 3, 0, chunk[:10], chunk)
+    assert stats.bytes_copied < chunk.nbytes  # no copy of the chunk itself
+    aligned_input = np.ones((5, 3))
+    assert nd._tasks.aligned(aligned_input) is aligned_input
+    key = id(chunk)
+    del chunk, first
+    import gc
+    gc.collect()
+    assert key not in nd._tasks._ALIGNED  # dropped with its chunk

@@ -47,9 +47,10 @@ def operands(XA: Any, XB: Any, fn: str, rows: Callable[[tuple, tuple], tuple[int
     _distance._check_shapes(_shape(XA), _shape(XB), fn)
     rows_a, rows_b = rows(_shape(XA), _shape(XB))
     a = _as_dask(XA, rows_a)
-    b = a if same else _as_dask(XB, rows_b)
-    same = same or (a.name == b.name and a.chunks == b.chunks)
-    return Operands(a, b, same)
+    # One NumPy array passed twice is wrapped once, unless the searches want its XB chunks
+    # larger than its XA chunks.
+    b = a if same and rows_a == rows_b else _as_dask(XB, rows_b)
+    return Operands(a, b, a.name == b.name and a.chunks == b.chunks)
 
 
 def _as_dask(x: Any, rows: int) -> da.Array:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import dask.array as da
+import numpy as np
 from dask.base import tokenize
 
 from .. import _distance
@@ -20,9 +21,10 @@ SPLIT_EVERY = 8
 def _operands(fn: str, XA: Any, XB: Any, metric: Any, kwargs: dict
               ) -> tuple[str, _inputs.Operands]:
     name = _distance._canonical(metric)
-    return name, _inputs.operands(XA, XA if XB is None else XB, f"{fn}: ", lambda sa, sb:
-                                  _chunks.knn_row_chunks(sa[0], sb[0], sa[1], name,
-                                                         p=_chunks.power(kwargs)))
+    XB = XA if XB is None else XB
+    itemsize = max(np.dtype(getattr(x, "dtype", np.float64)).itemsize for x in (XA, XB))
+    return name, _inputs.operands(XA, XB, f"{fn}: ", lambda sa, sb: _chunks.knn_row_chunks(
+        sa[0], sb[0], sa[1], name, itemsize=itemsize, p=_chunks.power(kwargs)))
 
 
 def _per_block(layer: Layer, ops: _inputs.Operands, what: str, task: Any) -> list[list]:
@@ -47,8 +49,10 @@ def knn(XA: Any, XB: Any = None, k: int = 1, metric: Any = "euclidean", *,
 
     Each block pair (an XA row chunk, an XB row chunk) gives its k best with indices into
     the whole of XB; a tree of merges (fan-in ``split_every``) keeps the k best by distance,
-    ties to the lower index, NaN last: the results are the in-memory ``ndstride.knn``'s,
-    bit for bit, whatever the chunks or the fan-in. ``XB=None`` finds each row's
+    ties to the lower index, NaN last: with the exact kernels (``strategy='simd'``, the
+    default) the results are the in-memory ``ndstride.knn``'s, bit for bit, whatever the
+    chunks or the fan-in. (``strategy='matmul'`` rounds by its blocks: the distances agree
+    to its rounding, and near-ties may order differently.) ``XB=None`` finds each row's
     neighbours among the other rows of XA. Checks and options as for ``ndstride.knn``."""
     fan_in = check_fan_in(split_every)
     self_query = XB is None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +41,28 @@ def task_threads(requested: int | None) -> int | None:
     return 1
 
 
+# Aligned copies of the misaligned chunks a worker holds, by id, each dropped with its chunk.
+_ALIGNED: dict[int, np.ndarray] = {}
+
+
+def aligned(x: np.ndarray) -> np.ndarray:
+    """``x``, or once per chunk an aligned copy of it.
+
+    distributed deserialises arrays in place in the frames it received, at any byte offset
+    (a float32 chunk at an odd address), and ndstride copies a misaligned input on every
+    call: a kNN task would copy its whole XB block each time. The copy is made once and kept
+    as long as the worker keeps the chunk."""
+    if not isinstance(x, np.ndarray) or x.flags.aligned:
+        return x
+    key = id(x)
+    copy = _ALIGNED.get(key)
+    if copy is None:
+        copy = np.array(x)
+        _ALIGNED[key] = copy
+        weakref.finalize(x, _ALIGNED.pop, key, None)
+    return copy
+
+
 @dataclass(frozen=True)
 class Call:
     """The in-memory call every block makes: ``fn`` is ``"cdist"``, ``"knn"``,
@@ -53,6 +76,7 @@ class Call:
     derived: tuple[str, ...] = ()
 
     def run(self, a: np.ndarray, b: np.ndarray, *args: Any, derived: tuple = ()) -> Any:
+        a, b = aligned(a), aligned(b)
         kwargs = dict(self.kwargs)
         kwargs.update(zip(self.derived, derived))
         options = dict(self.options)
