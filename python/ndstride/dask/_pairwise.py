@@ -16,10 +16,17 @@ from . import _chunks, _inputs, _npy, _tasks
 from ._graph import Layer, block, offsets
 
 
-def _operands(XA: Any, XB: Any, name: str, dtype: Any, kwargs: dict) -> _inputs.Operands:
+def _checked(XA: Any, XB: Any, metric: Any, options: dict, kwargs: dict, what: str):
+    """The operands, the block call, its derived parameters and the probe's result of a
+    cdist, checked as the in-memory cdist checks it."""
+    name = _distance._canonical(metric)
+    dtype = options["dtype"]
     itemsize = 8 if dtype is None else np.dtype(dtype).itemsize
-    return _inputs.operands(XA, XB, "", lambda sa, sb: _chunks.row_chunks(
+    ops = _inputs.operands(XA, XB, "", lambda sa, sb: _chunks.row_chunks(
         sa[0], sb[0], sa[1], name, itemsize=itemsize, p=_chunks.power(kwargs)))
+    call, derived, probe = _inputs.call("cdist", name, ops, kwargs, options)
+    _chunks.warn_if_many(len(ops.a.chunks[0]) * len(ops.b.chunks[0]), what)
+    return ops, call, derived, probe
 
 
 def cdist(XA: Any, XB: Any, metric: Any = "euclidean", *, dtype: Any = None,
@@ -35,12 +42,9 @@ def cdist(XA: Any, XB: Any, metric: Any = "euclidean", *, dtype: Any = None,
     both inputs, by one task every block depends on. ``cdist(X, X)`` computes each
     off-diagonal block pair once; block (i, j) for i > j is the transpose of block (j, i).
     ``threads``: per task (default: see :func:`ndstride.dask.task_threads`)."""
-    name = _distance._canonical(metric)
-    ops = _operands(XA, XB, name, dtype, kwargs)
     options = {"dtype": dtype, "strategy": strategy, "backend": backend, "threads": threads}
-    call, derived, probe = _inputs.call("cdist", name, ops, kwargs, options)
+    ops, call, derived, probe = _checked(XA, XB, metric, options, kwargs, "cdist")
     ca, cb = ops.a.chunks[0], ops.b.chunks[0]
-    _chunks.warn_if_many(len(ca) * len(cb), "cdist")
     layer = Layer(f"ndstride-cdist-{tokenize(ops.a.name, ops.b.name, ops.same, call)}",
                   ops, derived)
     for i in range(len(ca)):
@@ -70,12 +74,9 @@ def cdist_to_npy(XA: Any, XB: Any, path: Any, metric: Any = "euclidean", *, sync
     ``sync=True`` computes now (on the active client, or dask's default scheduler) and
     returns None; ``sync=False`` needs a ``distributed.Client`` and returns its Future (of
     ``path``); cancelling it removes the temporary file. Options as for :func:`cdist`."""
-    name = _distance._canonical(metric)
-    ops = _operands(XA, XB, name, dtype, kwargs)
     options = {"dtype": dtype, "strategy": strategy, "backend": backend, "threads": threads}
-    call, derived, probe = _inputs.call("cdist", name, ops, kwargs, options)
+    ops, call, derived, probe = _checked(XA, XB, metric, options, kwargs, "cdist_to_npy")
     ca, cb = ops.a.chunks[0], ops.b.chunks[0]
-    _chunks.warn_if_many(len(ca) * len(cb), "cdist_to_npy")
     client = None
     if not sync:
         client = _client()
