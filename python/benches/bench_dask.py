@@ -156,10 +156,12 @@ def knn_bench():
         print(f"  single {strategy}: {t:.3f} s", file=sys.stderr, flush=True)
     c, client = cluster(2)
     try:
-        rows_a, rows_b = nd.knn_row_chunks(100000, 100000, 64, itemsize=4)
-        a = da.from_array(X, chunks=(rows_a, -1)).persist()
-        b = da.from_array(X, chunks=(rows_b, -1)).persist()
         for strategy in ("simd", "matmul"):
+            rows_a, rows_b = nd.knn_row_chunks(100000, 100000, 64, itemsize=4,
+                                               strategy=strategy)
+            a = da.from_array(X, chunks=(rows_a, -1)).persist()
+            b = da.from_array(X, chunks=(rows_b, -1)).persist()
+
             def ours(strategy=strategy):
                 d, i = nd.knn(a, b, 10, strategy=strategy)
                 return client.compute([d, i], sync=True)

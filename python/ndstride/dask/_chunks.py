@@ -32,16 +32,19 @@ MAX_GROWTH = 4
 _FAST_PAIR_DIMS = 8e9
 _SLOW_PAIR_DIMS = 1e9
 _POWER_PAIR_DIMS = 5e7  # minkowski with a fractional p: a pow() per term
+_MATMUL_PAIR_DIMS = 3.2e10  # strategy='matmul': the euclidean family through the GEMM
 _PAIRS_WRITTEN = 1e9
 _SLOW_METRICS = {"minkowski", "jensenshannon", "canberra", "braycurtis", "mahalanobis",
                  "correlation"}
 
 
 def task_seconds(pairs: int, n: int, metric: str, threads: int = 1, written: bool = True,
-                 p: float | None = None) -> float:
+                 p: float | None = None, strategy: str = "simd") -> float:
     """The model's time for one task of ``pairs`` pairs of ``n`` features."""
     if metric == "minkowski" and p is not None and not float(p).is_integer():
         rate = _POWER_PAIR_DIMS
+    elif strategy == "matmul":
+        rate = _MATMUL_PAIR_DIMS
     else:
         rate = _SLOW_PAIR_DIMS if metric in _SLOW_METRICS else _FAST_PAIR_DIMS
     seconds = pairs * max(n, 1) / rate
@@ -77,7 +80,7 @@ def knn_row_chunks(m_a: int, m_b: int, n: int, metric: str = "euclidean", *,
                    min_task_seconds: float = MIN_TASK_SECONDS,
                    task_seconds_goal: float = SEARCH_TASK_SECONDS,
                    threads: int = 1, cluster_threads: int | None = None,
-                   p: float | None = None) -> tuple[int, int]:
+                   p: float | None = None, strategy: str = "simd") -> tuple[int, int]:
     """Rows of XA and of XB per chunk for a neighbour search (kNN, radius, argmin).
 
     XB in chunks of at most ``block_bytes`` of input (``itemsize`` bytes a value), at least
@@ -95,7 +98,8 @@ def knn_row_chunks(m_a: int, m_b: int, n: int, metric: str = "euclidean", *,
     # XB in at least one chunk per thread: each (XA, XB) block runs where its XB chunk lies,
     # so a single XB chunk would put every task on one worker until dask steals them.
     rows_b = max(min(m_b, block_bytes // row_bytes, -(-m_b // max(cluster_threads, 1))), 1)
-    seconds_per_row = task_seconds(rows_b, n, metric, threads, written=False, p=p)
+    seconds_per_row = task_seconds(rows_b, n, metric, threads, written=False, p=p,
+                                   strategy=strategy)
     rows_goal = int(task_seconds_goal / seconds_per_row) if seconds_per_row else m_a
     rows_floor = int(min_task_seconds / seconds_per_row) if seconds_per_row else 1
     rows_balanced = -(-m_a // (TASKS_PER_THREAD * max(cluster_threads, 1)))

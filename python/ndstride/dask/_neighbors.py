@@ -18,13 +18,14 @@ from ._graph import Layer, block, check_fan_in, offsets, outputs
 SPLIT_EVERY = 8
 
 
-def _operands(fn: str, XA: Any, XB: Any, metric: Any, kwargs: dict
+def _operands(fn: str, XA: Any, XB: Any, metric: Any, kwargs: dict, strategy: str
               ) -> tuple[str, _inputs.Operands]:
     name = _distance._canonical(metric)
     XB = XA if XB is None else XB
     itemsize = max(np.dtype(getattr(x, "dtype", np.float64)).itemsize for x in (XA, XB))
     return name, _inputs.operands(XA, XB, f"{fn}: ", lambda sa, sb: _chunks.knn_row_chunks(
-        sa[0], sb[0], sa[1], name, itemsize=itemsize, p=_chunks.power(kwargs)))
+        sa[0], sb[0], sa[1], name, itemsize=itemsize, p=_chunks.power(kwargs),
+        strategy=strategy))
 
 
 def _per_block(layer: Layer, ops: _inputs.Operands, what: str, task: Any) -> list[list]:
@@ -57,7 +58,7 @@ def knn(XA: Any, XB: Any = None, k: int = 1, metric: Any = "euclidean", *,
     fan_in = check_fan_in(split_every)
     self_query = XB is None
     options = {"strategy": strategy, "backend": backend, "threads": threads}
-    name, ops = _operands("knn", XA, XB, metric, kwargs)
+    name, ops = _operands("knn", XA, XB, metric, kwargs, strategy)
     _distance._check_k(k, ops.b.shape[0] - (1 if self_query else 0))
     call, derived, probe = _inputs.call("knn", name, ops, kwargs, options, self_query)
     k = int(k)
@@ -90,7 +91,7 @@ def radius_count(XA: Any, XB: Any = None, radius: float = 1.0, metric: Any = "eu
     by a tree of fan-in ``split_every``."""
     fan_in = check_fan_in(split_every)
     options = {"strategy": strategy, "backend": backend, "threads": threads}
-    name, ops = _operands("radius_count", XA, XB, metric, kwargs)
+    name, ops = _operands("radius_count", XA, XB, metric, kwargs, strategy)
     call, derived, probe = _inputs.call("radius_count", name, ops, kwargs, options)
     radius = float(radius)
     ca = ops.a.chunks[0]
@@ -117,7 +118,7 @@ def argmin_min(X: Any, Y: Any, metric: Any = "euclidean", *, split_every: int = 
     chunks in their order by a tree of fan-in ``split_every``."""
     fan_in = check_fan_in(split_every)
     options = {"strategy": strategy, "backend": backend, "threads": threads}
-    name, ops = _operands("argmin_min", X, Y, metric, kwargs)
+    name, ops = _operands("argmin_min", X, Y, metric, kwargs, strategy)
     _distance._check_has_rows(ops.b.shape[0])
     call, derived, probe = _inputs.call("argmin_min", name, ops, kwargs, options)
     ca = ops.a.chunks[0]
