@@ -1,5 +1,6 @@
-"""Row chunks for the graphs: blocks large enough that the scheduler's cost per task (about
-a millisecond) is lost in the work, small enough to fit a worker's memory many times."""
+"""Row chunks for the graphs: blocks large enough that the scheduler's cost per task (a
+millisecond or two, BENCHMARKS.md) is lost in the work, small enough to fit a worker's
+memory many times."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from dask.array.core import PerformanceWarning
 
 #: The output block a cdist task aims at.
 BLOCK_BYTES = 128 << 20
-#: The least work a task should hold; the distributed scheduler spends ~1 ms per task.
+#: The least work a task should hold; the distributed scheduler spends 1-2 ms per task.
 MIN_TASK_SECONDS = 0.1
 #: Graphs with more tasks than this are slow to build and to schedule: warn.
 MAX_TASKS = 100_000
