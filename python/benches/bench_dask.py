@@ -11,12 +11,13 @@ Results go to stdout as Markdown rows for BENCHMARKS.md.
 from __future__ import annotations
 
 import os
-import platform
 import statistics
 import sys
 import time
 
 import numpy as np
+
+from bench_python import cpu_name  # this directory is the script's: sys.path[0]
 
 
 def timed(f, runs):
@@ -28,15 +29,17 @@ def timed(f, runs):
     return statistics.median(times), out
 
 
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
+def persisted_search_inputs(X, **chunking):
+    """``X`` as the XA and the XB of a search, in ``knn_row_chunks``' chunks, on the
+    cluster."""
+    import dask.array as da
+
+    import ndstride.dask as nd
+
+    m, n = X.shape
+    rows_a, rows_b = nd.knn_row_chunks(m, m, n, itemsize=X.dtype.itemsize, **chunking)
+    return (da.from_array(X, chunks=(rows_a, -1)).persist(),
+            da.from_array(X, chunks=(rows_b, -1)).persist())
 
 
 def cluster(n_workers):
@@ -141,8 +144,6 @@ def cdist_bench():
 
 def knn_bench():
     """kNN, 100000 x 64 float32 against itself, k = 10."""
-    import dask.array as da
-
     import ndstride
     import ndstride.dask as nd
 
@@ -157,10 +158,7 @@ def knn_bench():
     c, client = cluster(2)
     try:
         for strategy in ("simd", "matmul"):
-            rows_a, rows_b = nd.knn_row_chunks(100000, 100000, 64, itemsize=4,
-                                               strategy=strategy)
-            a = da.from_array(X, chunks=(rows_a, -1)).persist()
-            b = da.from_array(X, chunks=(rows_b, -1)).persist()
+            a, b = persisted_search_inputs(X, strategy=strategy)
 
             def ours(strategy=strategy):
                 d, i = nd.knn(a, b, 10, strategy=strategy)
@@ -206,8 +204,6 @@ def _sent(client):
 
 def scaling_bench():
     """kNN 50000 x 64 float32, k = 10, on 1 and on 2 worker processes (1 thread each)."""
-    import dask.array as da
-
     import ndstride.dask as nd
 
     X = np.random.default_rng(2).random((50000, 64), dtype=np.float32)
@@ -215,9 +211,7 @@ def scaling_bench():
     for workers in (1, 2):
         c, client = cluster(workers)
         try:
-            rows_a, rows_b = nd.knn_row_chunks(50000, 50000, 64, itemsize=4)
-            a = da.from_array(X, chunks=(rows_a, -1)).persist()
-            b = da.from_array(X, chunks=(rows_b, -1)).persist()
+            a, b = persisted_search_inputs(X)
 
             def ours():
                 return client.compute(list(nd.knn(a, b, 10)), sync=True)

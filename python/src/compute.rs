@@ -140,8 +140,8 @@ pub const TINY_CALL: usize = 1 << 14;
 const SHORT_CALL: usize = 1 << 27;
 
 /// Runs `f` with the GIL released (tiny calls: on this thread, keeping it); `work`
-/// (pair-features) long calls run on a thread of their
-/// own while this thread checks for Ctrl-C every 20 ms. Interrupted, it returns at once: the
+/// (pair-features) long calls run on a thread of their own while this thread checks for
+/// Ctrl-C every 20 ms. Interrupted, it returns at once: the
 /// abandoned computation owns its inputs (handles) and its output, which nobody sees, and
 /// ends on its own. For calls whose output lies outside ndstride (an `out=` array) use row
 /// blocks instead, which stop the work itself.
