@@ -131,9 +131,8 @@ impl Buffer {
                 let map = pool.swap_remove(i);
                 return Self::with_header(0, false, Storage::Anon(map));
             }
-            let map = memmap2::MmapMut::map_anon(len).map_err(|e| {
-                Error::invalid(format!("could not allocate {len} bytes for an array: {e}"))
-            })?;
+            let map = memmap2::MmapMut::map_anon(len)
+                .map_err(|e| Error::out_of_memory(len, format!("an array ({e})")))?;
             #[cfg(target_os = "linux")]
             {
                 // Advice only: a kernel without THP ignores it, which is fine.
@@ -159,9 +158,7 @@ impl Buffer {
         };
         let Some(block) = NonNull::new(block) else {
             // Dropping `storage` here releases a memory map that came with it.
-            return Err(Error::invalid(format!(
-                "could not allocate {inline_len} bytes for an array"
-            )));
+            return Err(Error::out_of_memory(inline_len, "an array"));
         };
         // The block is MALLOC_ALIGN-aligned, so rounding up to BUFFER_ALIGN moves at most
         // HEAP_SLACK bytes.

@@ -79,6 +79,8 @@ pub enum Error {
     },
     /// A malformed or unsupported `.npy` file.
     Npy { msg: String },
+    /// The system could not give the memory an array or a scratch buffer needs.
+    OutOfMemory { bytes: usize, what: String },
     /// Any other invalid argument.
     InvalidArgument(String),
     /// CUDA is missing or failed (no driver, no device, a kernel that did not compile).
@@ -95,6 +97,12 @@ pub enum Error {
 impl Error {
     pub(crate) fn invalid(msg: impl Into<String>) -> Self {
         Error::InvalidArgument(msg.into())
+    }
+    pub(crate) fn out_of_memory(bytes: usize, what: impl Into<String>) -> Self {
+        Error::OutOfMemory {
+            bytes,
+            what: what.into(),
+        }
     }
     pub(crate) fn overflow(what: impl Into<String>) -> Self {
         Error::Overflow { what: what.into() }
@@ -175,6 +183,12 @@ impl fmt::Display for Error {
                 write!(f, "invalid slice {text:?} at character {pos}: {msg}")
             }
             Error::Npy { msg } => write!(f, "invalid .npy file: {msg}"),
+            Error::OutOfMemory { bytes, what } => {
+                write!(
+                    f,
+                    "out of memory: could not allocate {bytes} bytes for {what}"
+                )
+            }
             Error::InvalidArgument(msg) => f.write_str(msg),
             Error::Cancelled(why) => write!(f, "cancelled: {why}"),
             Error::Cuda(msg) => write!(f, "CUDA: {msg}"),

@@ -11,6 +11,8 @@
 //! 2. [`array`](mod@array), [`iter`] — `NdArray` and typed views, strided iteration and copies;
 //!    `device` (feature `cuda`) — a GPU and arrays whose buffer lives on it;
 //! 3. [`ufunc`], [`linalg`] — elementwise operations, broadcasting, reductions; matmul;
+//!    [`manip`] and [`sort`] on top of them — joining, splitting, gathering, comparing;
+//!    sorting and selection;
 //! 4. [`distance`], [`io`] — distance matrices (cdist, pdist, every SciPy metric); `.npy` files
 //!    and memory maps.
 //!
@@ -41,6 +43,7 @@ pub mod io;
 pub mod iter;
 pub mod layout;
 pub mod linalg;
+pub mod manip;
 pub mod ufunc;
 
 pub use array::{
@@ -53,6 +56,8 @@ pub use layout::{
     Ellipsis, IntoSliceItem, Layout, NewAxis, Order, Overlap, SliceInfo, SliceItem,
     broadcast_shapes,
 };
+pub use manip::{allclose, array_equal, concatenate, isclose, stack};
+pub use ufunc::where_;
 
 /// The README's examples, compiled and run as doctests so they stay true.
 #[doc = include_str!("../README.md")]

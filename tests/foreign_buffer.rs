@@ -109,3 +109,37 @@ fn misaligned_lent_memory_is_computed_on_a_copy() {
     assert_eq!(d[0], 0.0);
     assert_eq!(d[1], d[2]);
 }
+
+#[test]
+fn from_vec_adopts_the_vec_and_computes_at_any_alignment() {
+    // Element zero at every offset modulo 64 bytes (no kernel may assume 64-byte alignment of
+    // memory it did not allocate): results equal those on the crate's own aligned copies.
+    for shift in 0..8usize {
+        let (rows, d) = (9, 11);
+        let vals: Vec<f64> = (0..shift + rows * d)
+            .map(|i| ((i * 37) % 23) as f64 - 11.0)
+            .collect();
+        let ptr = vals.as_ptr();
+        let (v, stats) =
+            ndstride::CopyStats::scope(|| NdArray::from_vec(vals, &[shift + rows * d]).unwrap());
+        assert!(stats.is_metadata_only() && v.as_ptr() == ptr.cast());
+        let x = v
+            .slice(ndstride::s![shift..])
+            .unwrap()
+            .reshape(&[rows, d])
+            .unwrap();
+        let c = x.copy().unwrap();
+        let eq =
+            |p: NdArray, q: NdArray| assert_eq!(p.to_vec_f64().unwrap(), q.to_vec_f64().unwrap());
+        eq(x.matmul(&x.t()).unwrap(), c.matmul(&c.t()).unwrap());
+        eq(x.add(&x).unwrap(), c.add(&c).unwrap());
+        eq(x.sum_axis(1).unwrap(), c.sum_axis(1).unwrap());
+        for metric in ["euclidean", "cityblock", "cosine", "chebyshev"] {
+            let m: ndstride::distance::Metric = metric.parse().unwrap();
+            eq(
+                ndstride::distance::cdist(&x, &x, m.clone()).unwrap(),
+                ndstride::distance::cdist(&c, &c, m).unwrap(),
+            );
+        }
+    }
+}

@@ -551,7 +551,7 @@ proptest! {
             .map(|v| if v.is_finite() { fit(*v, d) } else { 0.5 })
             .collect();
         let a = make(&vals, &shape, d, l);
-        let sum = a.sum_axis(axis).unwrap().to_vec_f64().unwrap();
+        let sum = a.sum_axis(axis as isize).unwrap().to_vec_f64().unwrap();
         let max = a.max(Some(&[axis as isize]), false).unwrap().to_vec_f64().unwrap();
         // Output position o collects the inputs whose index, without `axis`, is o in C order.
         let strides_c: Vec<usize> = (0..shape.len()).map(|k| shape[k + 1..].iter().product()).collect();

@@ -16,6 +16,7 @@ pub fn to_py(e: Error) -> PyErr {
         Error::Cancelled(_) => PyKeyboardInterrupt::new_err(msg),
         Error::Io { .. } => PyOSError::new_err(msg),
         Error::Cuda(_) => PyRuntimeError::new_err(msg),
+        Error::OutOfMemory { .. } => PyMemoryError::new_err(msg),
         _ if msg.contains("allocate") => PyMemoryError::new_err(msg),
         _ => PyValueError::new_err(msg),
     }

@@ -49,24 +49,37 @@ impl NdArray {
         Self::full::<T>(&[], value).expect("a 0-d array always fits")
     }
 
-    /// Takes ownership of `data` as a C-ordered array of `shape`. The values are moved into a
-    /// 64-byte aligned buffer (one copy, recorded in [`CopyStats`]).
-    pub fn from_vec<T: Element>(data: Vec<T>, shape: &[usize]) -> Result<NdArray> {
-        Self::from_slice(&data, shape)
+    /// Takes ownership of `data` as a C-ordered array of `shape`, without copying: the array
+    /// adopts the `Vec`'s allocation (through [`Buffer::from_foreign`]) and frees it with its
+    /// last handle. The data are then aligned as `T` is, not to 64 bytes; every kernel reads
+    /// such operands through unaligned loads or alignment checks.
+    ///
+    /// ```
+    /// use ndstride::{CopyStats, NdArray};
+    /// let (a, stats) = CopyStats::scope(|| NdArray::from_vec(vec![1.0f64, 2.0, 3.0, 4.0], &[2, 2]));
+    /// assert_eq!(a?.to_vec::<f64>()?, vec![1.0, 2.0, 3.0, 4.0]);
+    /// assert!(stats.is_metadata_only());
+    /// # Ok::<(), ndstride::Error>(())
+    /// ```
+    pub fn from_vec<T: Element>(mut data: Vec<T>, shape: &[usize]) -> Result<NdArray> {
+        let n = checked_size(shape)?;
+        if n != data.len() {
+            return Err(size_mismatch("from_vec", data.len(), shape));
+        }
+        let layout = Layout::contiguous(shape, T::DTYPE.itemsize(), Order::C)?;
+        let (ptr, len) = (data.as_mut_ptr().cast::<u8>(), size_of_val(data.as_slice()));
+        // SAFETY: the Vec's heap block (initialised `T`s, `len` bytes) does not move when the
+        // Vec moves into the buffer as its owner, lives as long as the buffer, and nothing but
+        // the buffer's handles can reach it from here on; `as_mut_ptr` permits writes.
+        let buffer = unsafe { Buffer::from_foreign(ptr, len, data, true) }?;
+        NdArray::from_buffer(buffer, layout, T::DTYPE)
     }
 
     /// Copies `data` into a new C-ordered array of `shape`.
     pub fn from_slice<T: Element>(data: &[T], shape: &[usize]) -> Result<NdArray> {
         let n = checked_size(shape)?;
         if n != data.len() {
-            return Err(Error::shape(
-                "from_vec",
-                format!(
-                    "cannot reshape array of size {} into shape {}",
-                    data.len(),
-                    shape_str(shape)
-                ),
-            ));
+            return Err(size_mismatch("from_slice", data.len(), shape));
         }
         let mut a = Self::zeros(shape, T::DTYPE)?;
         let bytes: &[u8] = bytemuck::cast_slice(data);
@@ -79,14 +92,7 @@ impl NdArray {
     pub fn from_bools(data: &[bool], shape: &[usize]) -> Result<NdArray> {
         let n = checked_size(shape)?;
         if n != data.len() {
-            return Err(Error::shape(
-                "from_bools",
-                format!(
-                    "cannot reshape array of size {} into shape {}",
-                    data.len(),
-                    shape_str(shape)
-                ),
-            ));
+            return Err(size_mismatch("from_bools", data.len(), shape));
         }
         let mut a = Self::zeros(shape, DType::Bool)?;
         for (dst, &b) in a.fresh_bytes_mut().iter_mut().zip(data) {
@@ -169,4 +175,15 @@ impl NdArray {
         // handle is its sole owner (checked by buffer_mut_ptr), borrowed mutably here.
         unsafe { std::slice::from_raw_parts_mut(ptr, n) }
     }
+}
+
+/// NumPy's error for data that do not fill a shape.
+fn size_mismatch(op: &'static str, len: usize, shape: &[usize]) -> Error {
+    Error::shape(
+        op,
+        format!(
+            "cannot reshape array of size {len} into shape {}",
+            shape_str(shape)
+        ),
+    )
 }

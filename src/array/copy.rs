@@ -166,7 +166,7 @@ impl NdArray {
         crate::layout::checked_nbytes(self.shape(), 8)?;
         let mut out = try_vec::<f64>(0)?;
         out.try_reserve_exact(self.size())
-            .map_err(|_| Error::invalid(format!("cannot allocate {} elements", self.size())))?;
+            .map_err(|_| Error::out_of_memory(self.size().saturating_mul(8), "float64 elements"))?;
         let base = self.buffer_ptr();
         let offsets = OffsetIter::new(self.shape(), self.strides(), self.offset() as isize);
         crate::dispatch_numeric!(self.dtype, S => {
@@ -183,8 +183,12 @@ impl NdArray {
 /// A zero-filled `Vec` of `n` elements, or an error (never an abort) when memory is short.
 pub(crate) fn try_vec<T: Element>(n: usize) -> Result<Vec<T>> {
     let mut v = Vec::new();
-    v.try_reserve_exact(n)
-        .map_err(|_| Error::invalid(format!("cannot allocate {n} elements of {}", T::DTYPE)))?;
+    v.try_reserve_exact(n).map_err(|_| {
+        Error::out_of_memory(
+            n.saturating_mul(size_of::<T>()),
+            format!("{n} elements of {}", T::DTYPE),
+        )
+    })?;
     v.resize(n, T::zeroed());
     Ok(v)
 }

@@ -18,6 +18,8 @@ mod copy;
 mod display;
 mod memory;
 mod metadata;
+#[cfg(feature = "ndarray")]
+mod ndarray_interop;
 mod random;
 mod views;
 
@@ -157,9 +159,13 @@ impl NdArray {
     pub fn size(&self) -> usize {
         self.layout.size()
     }
+    /// Number of elements, as `ndarray`'s `len` and Rust collections count (1 for a 0-d
+    /// array), so that `is_empty()` is `len() == 0`. NumPy's `len(a)` is the length of the
+    /// first axis: `a.shape()[0]`.
     pub fn len(&self) -> usize {
-        self.shape().first().copied().unwrap_or(1)
+        self.size()
     }
+    /// True when the array has no elements (some axis has length 0).
     pub fn is_empty(&self) -> bool {
         self.size() == 0
     }
@@ -221,6 +227,12 @@ impl NdArray {
             writeable: meta.writeable,
             base: None,
         })
+    }
+
+    /// True when `other` is a handle to this array's buffer (any layout; whether their
+    /// elements overlap is [`shares_memory`]'s question).
+    pub fn shares_buffer_with(&self, other: &NdArray) -> bool {
+        Buffer::same(&self.buffer, &other.buffer)
     }
 
     /// How many handles share this array's buffer (this one included).

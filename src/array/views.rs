@@ -147,7 +147,7 @@ macro_rules! shared_view_methods {
         /// memory (a large broadcast view).
         pub fn to_vec(&self) -> Result<Vec<T>> {
             let dst = Layout::contiguous(self.shape(), std::mem::size_of::<T>(), crate::Order::C)?;
-            let mut out = super::copy::try_vec::<T>(self.size())?;
+            let mut out = super::try_vec::<T>(self.size())?;
             // SAFETY: `out` is a fresh, packed buffer for the shape; the source layout is in
             // bounds; they do not overlap.
             unsafe {

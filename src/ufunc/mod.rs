@@ -16,6 +16,7 @@ mod promote;
 mod reduce;
 mod row_sum;
 mod scalar;
+mod select;
 pub mod simd;
 mod unary;
 
@@ -23,6 +24,7 @@ pub use binary::{BinaryOp, binary, binary_into, outer};
 pub(crate) use promote::out_target;
 pub use promote::{can_cast_same_kind, float_result, result_type, sum_result};
 pub use reduce::{ReduceOp, reduce};
+pub use select::where_;
 pub use unary::{UnaryOp, unary};
 
 #[cfg(test)]

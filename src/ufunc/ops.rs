@@ -102,9 +102,8 @@ macro_rules! reduce_methods {
             pub fn $name(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<NdArray> {
                 reduce(ReduceOp::$op, self, axes, keepdims)
             }
-            #[doc = concat!("`", stringify!($name), "` over one axis, without keepdims.")]
-            pub fn $axis_name(&self, axis: usize) -> Result<NdArray> {
-                let axis = isize::try_from(axis).map_err(|_| Error::AxisOutOfBounds { axis: isize::MAX, ndim: self.ndim() })?;
+            #[doc = concat!("`", stringify!($name), "` over one axis (negative counts from the end), without keepdims.")]
+            pub fn $axis_name(&self, axis: isize) -> Result<NdArray> {
                 reduce(ReduceOp::$op, self, Some(&[axis]), false)
             }
         )*}
@@ -138,7 +137,22 @@ impl NdArray {
     /// `np.ufunc(self, rhs, out=self)`: updates this array in place. The handle must be the
     /// sole owner of a writeable buffer, and the result must cast to this array's dtype under
     /// `same_kind` (`int += float` is an error, as in NumPy).
+    ///
+    /// A `rhs` that shares this array's buffer (`a += &a.t()`) is an error that names the
+    /// by-value spelling: `a += a.t()` hands the view over, so it can be read in full and
+    /// dropped before the write (see [`apply_within`](Self::apply_within)).
     pub fn apply_inplace(&mut self, op: BinaryOp, rhs: &NdArray) -> Result<()> {
+        if self.shares_buffer_with(rhs) {
+            return Err(Error::NotWriteable {
+                why: format!(
+                    "the right-hand side of the in-place {} shares this array's buffer, and a \
+                     borrowed operand stays alive through the write: pass it by value \
+                     (`a += a.t()` rather than `a += &a.t()`, or apply_within), so it is read \
+                     in full and dropped before the write",
+                    op.name()
+                ),
+            });
+        }
         self.apply_within(op, SliceInfo::default(), rhs.clone())
     }
 
@@ -199,6 +213,14 @@ macro_rules! std_binary_op {
         impl std::ops::$assign_tr<&NdArray> for NdArray {
             fn $assign_method(&mut self, rhs: &NdArray) {
                 self.apply_inplace(BinaryOp::$op, rhs).unwrap_or_else(|e| panic!("{e}"))
+            }
+        }
+        /// Takes `rhs` by value, so it may be a view of this array (`a += a.t()`): the result
+        /// is computed in full, `rhs` dropped, then written, as NumPy buffers an overlapping
+        /// operand. Panics where [`NdArray::apply_within`] returns an error.
+        impl std::ops::$assign_tr<NdArray> for NdArray {
+            fn $assign_method(&mut self, rhs: NdArray) {
+                self.apply_within(BinaryOp::$op, SliceInfo::default(), rhs).unwrap_or_else(|e| panic!("{e}"))
             }
         }
     )*};

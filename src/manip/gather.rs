@@ -1,0 +1,325 @@
+//! Gathering by index and by mask: `take`, `take_along_axis`, `compress`, `extract`,
+//! `nonzero`, `count_nonzero`.
+
+use rayon::prelude::*;
+
+use super::axis_of;
+use crate::array::NdArray;
+use crate::dtype::{DType, Element};
+use crate::error::{Error, Result, shape_str};
+use crate::iter::OffsetIter;
+use crate::layout::broadcast_dims;
+
+/// Output bytes above which a gather is split across threads.
+const PARALLEL_GATHER_BYTES: usize = 1 << 20;
+
+impl NdArray {
+    /// NumPy's `take(a, indices, axis)`: the positions `indices` (any integer dtype, negative
+    /// counted from the end) along `axis`. The result's shape is
+    /// `a.shape[..axis] + indices.shape + a.shape[axis+1..]`, C-contiguous.
+    ///
+    /// Gathering kNN labels, one row of neighbours per query:
+    /// ```
+    /// use ndstride::{NdArray, distance::{knn, Metric}};
+    /// let xb = NdArray::from_vec(vec![0.0, 1.0, 10.0, 11.0], &[4, 1])?;
+    /// let labels = NdArray::from_vec(vec![7i32, 7, 9, 9], &[4])?;
+    /// let xa = NdArray::from_vec(vec![0.2, 10.4], &[2, 1])?;
+    /// let nn = knn(&xa, &xb, 2, &Metric::Euclidean)?;
+    /// let votes = labels.take(&nn.indices, 0)?; // shape (2, 2), int32
+    /// assert_eq!(votes.to_vec::<i32>()?, vec![7, 7, 9, 9]);
+    /// # Ok::<(), ndstride::Error>(())
+    /// ```
+    pub fn take(&self, indices: &NdArray, axis: isize) -> Result<NdArray> {
+        let ax = axis_of(axis, self.ndim())?;
+        let n = self.shape()[ax];
+        let idx = index_list("take", indices, n, ax)?;
+        let mut shape = self.shape()[..ax].to_vec();
+        shape.extend_from_slice(indices.shape());
+        shape.extend_from_slice(&self.shape()[ax + 1..]);
+        self.gather_rows(ax, &idx, &shape)
+    }
+
+    /// NumPy's `take_along_axis(a, indices, axis)`: `indices` has `a`'s number of axes and
+    /// broadcasts against it on every axis but `axis`; `out[..., j, ...]` is
+    /// `a[..., indices[..., j, ...], ...]`. Sorting one array by another's `argsort`, or
+    /// picking each row's k nearest labels, are this.
+    pub fn take_along_axis(&self, indices: &NdArray, axis: isize) -> Result<NdArray> {
+        if indices.ndim() != self.ndim() {
+            return Err(Error::shape(
+                "take_along_axis",
+                format!(
+                    "`indices` and `arr` must have the same number of dimensions, not {} and {}",
+                    indices.ndim(),
+                    self.ndim()
+                ),
+            ));
+        }
+        check_int_indices("take_along_axis", indices.dtype())?;
+        let ax = axis_of(axis, self.ndim())?;
+        let n = self.shape()[ax];
+        // Every axis but `axis` broadcasts; `axis` takes the indices' length.
+        let mut a_shape = self.shape().to_vec();
+        a_shape[ax] = 1;
+        let mut shape = broadcast_dims(&[&a_shape, indices.shape()])?.to_vec();
+        shape[ax] = indices.shape()[ax];
+        let idx_view = indices.broadcast_to(&shape)?;
+        let mut base = self.layout().clone();
+        base.shape[ax] = 1;
+        let mut base = base.broadcast_to(&shape)?;
+        base.strides[ax] = 0;
+        let mut out = NdArray::zeros(&shape, self.dtype())?;
+        let isz = self.itemsize();
+        let axis_stride = self.strides()[ax];
+        let src = self.buffer_ptr();
+        let dst = out.buffer_mut_ptr()?;
+        let bases = OffsetIter::new(&base.shape, &base.strides, base.offset as isize);
+        let positions = index_values(&idx_view)?;
+        for (k, (b, i)) in bases.zip(positions).enumerate() {
+            let i = normalize_index(i, n, ax)?;
+            // SAFETY: `b` is the offset of an in-bounds element of `a` at position 0 of
+            // `axis` (a broadcast of its own layout), and `i < n`, so `b + i * stride` is an
+            // element of `a`; `k` counts the output's packed elements.
+            unsafe {
+                let from = src.offset(b + i as isize * axis_stride);
+                std::ptr::copy_nonoverlapping(from, dst.add(k * isz), isz);
+            }
+        }
+        Ok(out)
+    }
+
+    /// NumPy's `compress(condition, a, axis)`: the positions along `axis` where the 1-d
+    /// `condition` is true (any dtype; nonzero is true). A condition shorter than the axis
+    /// selects from its first positions only.
+    pub fn compress(&self, condition: &NdArray, axis: isize) -> Result<NdArray> {
+        if condition.ndim() != 1 {
+            return Err(Error::shape(
+                "compress",
+                format!(
+                    "condition must be a 1-d array, not of shape {}",
+                    shape_str(condition.shape())
+                ),
+            ));
+        }
+        let ax = axis_of(axis, self.ndim())?;
+        let n = self.shape()[ax];
+        let keep: Vec<usize> = truth(condition)?
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| **t)
+            .map(|(i, _)| i)
+            .collect();
+        if let Some(&i) = keep.iter().find(|&&i| i >= n) {
+            return Err(Error::IndexOutOfBounds {
+                index: i as isize,
+                axis: ax,
+                size: n,
+            });
+        }
+        let mut shape = self.shape().to_vec();
+        shape[ax] = keep.len();
+        self.gather_rows(ax, &keep, &shape)
+    }
+
+    /// NumPy's `a[mask]` (`extract(mask, a)`): the elements where `mask` (of `a`'s shape) is
+    /// true, in C order, as a 1-d array.
+    pub fn extract(&self, mask: &NdArray) -> Result<NdArray> {
+        if mask.shape() != self.shape() {
+            let axis = (0..self.ndim().max(mask.ndim()))
+                .find(|&d| self.shape().get(d) != mask.shape().get(d))
+                .unwrap_or(0);
+            return Err(Error::shape(
+                "extract",
+                format!(
+                    "boolean index did not match indexed array along axis {axis}; size of axis is \
+                     {} but size of corresponding boolean axis is {}",
+                    self.shape().get(axis).copied().unwrap_or(0),
+                    mask.shape().get(axis).copied().unwrap_or(0)
+                ),
+            ));
+        }
+        let flat = self.reshape(&[self.size()])?;
+        let keep: Vec<usize> = truth(mask)?
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| **t)
+            .map(|(i, _)| i)
+            .collect();
+        flat.gather_rows(0, &keep, &[keep.len()])
+    }
+
+    /// NumPy's `nonzero(a)`: one int64 array per axis holding the indices of the nonzero
+    /// elements, in C order. A 0-d array is an error, as in NumPy 2.
+    pub fn nonzero(&self) -> Result<Vec<NdArray>> {
+        if self.ndim() == 0 {
+            return Err(Error::invalid(
+                "Calling nonzero on 0d arrays is not allowed. Use np.atleast_1d(scalar).nonzero() instead.",
+            ));
+        }
+        let t = truth(self)?;
+        let count = t.iter().filter(|&&b| b).count();
+        let mut coords: Vec<Vec<i64>> = (0..self.ndim())
+            .map(|_| Vec::with_capacity(count))
+            .collect();
+        let mut index = vec![0usize; self.ndim()];
+        for &b in &t {
+            if b {
+                for (c, &i) in coords.iter_mut().zip(&index) {
+                    c.push(i as i64);
+                }
+            }
+            // Next C-order index.
+            for d in (0..index.len()).rev() {
+                index[d] += 1;
+                if index[d] < self.shape()[d] {
+                    break;
+                }
+                index[d] = 0;
+            }
+        }
+        coords
+            .into_iter()
+            .map(|c| NdArray::from_vec(c, &[count]))
+            .collect()
+    }
+
+    /// NumPy's `count_nonzero(a, axis, keepdims)`: int64 counts of nonzero elements (NaN is
+    /// nonzero) over `axes`, all of them when `None`.
+    pub fn count_nonzero(&self, axes: Option<&[isize]>, keepdims: bool) -> Result<NdArray> {
+        let zero = NdArray::zeros(&[], self.dtype())?;
+        self.not_equal(&zero)?.sum(axes, keepdims)
+    }
+
+    /// The C-ordered array of `shape` whose rows along `axis` are this array's rows `idx`
+    /// (already checked to be in bounds), with one `memcpy` per row of the trailing axes.
+    fn gather_rows(&self, axis: usize, idx: &[usize], shape: &[usize]) -> Result<NdArray> {
+        let src = self.as_contiguous();
+        let isz = self.itemsize();
+        let outer: usize = self.shape()[..axis].iter().product();
+        let n = self.shape()[axis];
+        let inner: usize = self.shape()[axis + 1..].iter().product();
+        let row = inner * isz;
+        let mut out = NdArray::for_overwrite(shape, self.dtype())?;
+        let rows = outer * idx.len();
+        if rows == 0 || row == 0 {
+            return Ok(out);
+        }
+        let dst = SendPtr(out.buffer_mut_ptr()?);
+        let from = SendPtr(src.data_ptr().cast_mut());
+        let copy_rows = |lo: usize, hi: usize| {
+            let (dst, from) = (dst, from);
+            for r in lo..hi {
+                let (o, j) = (r / idx.len(), r % idx.len());
+                let s = (o * n + idx[j]) * row;
+                // SAFETY: `src` is C-contiguous with `outer * n * inner` elements, `idx[j] < n`,
+                // so row `s` is inside it; output row `r` is inside the fresh output of `rows`
+                // rows, written by this call alone (ranges are disjoint); the buffers differ.
+                unsafe { copy_row(from.0.add(s), dst.0.add(r * row), row) };
+            }
+        };
+        if rows * row >= PARALLEL_GATHER_BYTES && rayon::current_num_threads() > 1 {
+            let per = (PARALLEL_GATHER_BYTES / 4 / row).max(1);
+            (0..rows.div_ceil(per))
+                .into_par_iter()
+                .for_each(|c| copy_rows(c * per, ((c + 1) * per).min(rows)));
+        } else {
+            copy_rows(0, rows);
+        }
+        // Every output row was written: the `for_overwrite` buffer is initialised.
+        Ok(out)
+    }
+}
+
+#[derive(Clone, Copy)]
+struct SendPtr(*mut u8);
+// SAFETY: the gather's workers write disjoint output rows and only read the source.
+unsafe impl Send for SendPtr {}
+// SAFETY: as above.
+unsafe impl Sync for SendPtr {}
+
+/// Copies one row of `len` bytes; element-sized rows move as one load and store.
+///
+/// # Safety
+/// `from` is valid for reads and `to` for writes of `len` bytes, and they do not overlap.
+#[inline(always)]
+unsafe fn copy_row(from: *const u8, to: *mut u8, len: usize) {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        match len {
+            8 => (to as *mut u64).write_unaligned((from as *const u64).read_unaligned()),
+            4 => (to as *mut u32).write_unaligned((from as *const u32).read_unaligned()),
+            2 => (to as *mut u16).write_unaligned((from as *const u16).read_unaligned()),
+            1 => *to = *from,
+            _ => std::ptr::copy_nonoverlapping(from, to, len),
+        }
+    }
+}
+
+fn check_int_indices(op: &str, d: DType) -> Result<()> {
+    if d.is_signed_int() || d.is_unsigned_int() {
+        Ok(())
+    } else {
+        Err(Error::invalid(format!(
+            "{op}: indices must be of an integer dtype, not {d} (convert with astype)"
+        )))
+    }
+}
+
+/// `i` counted from the end when negative, checked against an axis of length `n`.
+fn normalize_index(i: i128, n: usize, axis: usize) -> Result<usize> {
+    let j = if i < 0 { i + n as i128 } else { i };
+    if j < 0 || j >= n as i128 {
+        return Err(Error::IndexOutOfBounds {
+            index: i.clamp(isize::MIN as i128, isize::MAX as i128) as isize,
+            axis,
+            size: n,
+        });
+    }
+    Ok(j as usize)
+}
+
+/// The values of an integer array in C order, exactly.
+fn index_values(indices: &NdArray) -> Result<impl Iterator<Item = i128> + '_> {
+    let base = indices.buffer_ptr();
+    let offsets = OffsetIter::new(
+        indices.shape(),
+        indices.strides(),
+        indices.offset() as isize,
+    );
+    let dtype = indices.dtype();
+    Ok(offsets.map(move |o| {
+        // SAFETY: every offset is an in-bounds element of `indices`; unaligned reads because
+        // a memory map need not be aligned.
+        crate::dispatch_numeric!(dtype, T => unsafe { (base.offset(o) as *const T).read_unaligned() }.to_i128(),
+            bool => unreachable!("checked to be integers"))
+    }))
+}
+
+/// Positions along an axis of length `n` from integer `indices`, checked and normalised.
+fn index_list(op: &str, indices: &NdArray, n: usize, axis: usize) -> Result<Vec<usize>> {
+    check_int_indices(op, indices.dtype())?;
+    let mut out = Vec::new();
+    out.try_reserve_exact(indices.size())
+        .map_err(|_| Error::out_of_memory(indices.size() * 8, "the indices"))?;
+    if indices.dtype() == DType::I64
+        && let Ok(v) = indices.view::<i64>()
+        && let Some(s) = v.as_slice()
+    {
+        // knn's output, the common case: no per-element dispatch.
+        for &i in s {
+            out.push(normalize_index(i as i128, n, axis)?);
+        }
+        return Ok(out);
+    }
+    for i in index_values(indices)? {
+        out.push(normalize_index(i, n, axis)?);
+    }
+    Ok(out)
+}
+
+/// Truth values (nonzero) of any array, in C order.
+fn truth(a: &NdArray) -> Result<Vec<bool>> {
+    if a.dtype() == DType::Bool {
+        return a.to_vec_bool();
+    }
+    a.not_equal(&NdArray::zeros(&[], a.dtype())?)?.to_vec_bool()
+}
