@@ -44,6 +44,7 @@ pub mod iter;
 pub mod layout;
 pub mod linalg;
 pub mod manip;
+pub mod sort;
 pub mod ufunc;
 
 pub use array::{

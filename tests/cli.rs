@@ -123,5 +123,25 @@ fn cdist_and_pdist_verbs_write_scipys_results() {
         bad.to_str().unwrap(),
     ]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("p must be at least 1"));
+    // A destination in a directory that does not exist fails before the matrix is computed
+    // (no "cdist ... G pairs/s" report), naming the path.
+    let missing = dir.path().join("no-such-dir").join("out.npy");
+    for verb in ["cdist", "pdist", "knn"] {
+        let mut args = vec![verb, csv.to_str().unwrap()];
+        if verb == "knn" {
+            args.extend(["--k", "1"]);
+        }
+        args.extend(["-o", missing.to_str().unwrap()]);
+        let o = ndstride(&args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            !o.status.success() && err.contains("no-such-dir"),
+            "{verb}: {err}"
+        );
+        assert!(
+            !err.contains("pairs/s"),
+            "{verb} computed before failing: {err}"
+        );
+    }
     assert!(!bad.exists());
 }

@@ -234,6 +234,15 @@ fn malformed_files_are_clear_errors() {
     h.extend_from_slice(huge.as_bytes());
     let e = load_npy(write("h.npy", &h)).unwrap_err().to_string();
     assert!(e.contains("overflows"), "{e}");
+    // NumPy's structured arrays: said to be unsupported, not a parser complaint.
+    let rec = String::from(
+        "{'descr': [('a', '<i4'), ('b', '<f8')], 'fortran_order': False, 'shape': (2,), }",
+    );
+    let mut h = b"\x93NUMPY\x01\x00".to_vec();
+    h.extend_from_slice(&(rec.len() as u16).to_le_bytes());
+    h.extend_from_slice(rec.as_bytes());
+    let e = load_npy(write("r.npy", &h)).unwrap_err().to_string();
+    assert!(e.contains("structured dtypes"), "{e}");
     // A plausible shape whose data are missing fails before anything is allocated.
     let big = String::from("{'descr': '<f8', 'fortran_order': False, 'shape': (100000, 100000), }");
     let mut h = b"\x93NUMPY\x01\x00".to_vec();

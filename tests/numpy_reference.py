@@ -40,3 +40,43 @@ except ValueError as e:
 print(repr(np.arange(4, dtype=np.int8).reshape(2, 2)))
 print(repr(np.array([0.5, 0.25, 1.0])), repr(np.array([1.0, -2.0])), repr(np.array([True, False])))
 print(repr(np.zeros(0, np.float32)), repr(np.array(5)), repr(np.arange(2000)))
+
+# Issue 21: promotion of concatenate/stack/where, NaN order of sort/argsort, argpartition
+# with ties, and error texts (tests/sort_proptest.rs and tests/manip_proptest.rs hold them).
+print("concatenate int8+uint8:", np.concatenate([np.zeros(1, np.int8), np.zeros(1, np.uint8)]).dtype)
+print("concatenate int32+float32:", np.concatenate([np.zeros(1, np.int32), np.zeros(1, np.float32)]).dtype)
+print("stack uint64+int64:", np.stack([np.zeros(1, np.uint64), np.zeros(1, np.int64)]).dtype)
+print("where int16/float32:", np.where([True], np.zeros(1, np.int16), np.zeros(1, np.float32)).dtype)
+v = np.array([3.0, np.nan, -0.0, 1.0, 0.0, -np.inf, np.nan, 1.0, -1.0])
+print("sort:", np.sort(v).tolist())
+print("argsort stable:", np.argsort(v, kind="stable").tolist())
+t = np.array([2, 1, 2, 1, 2, 1, 0, 2])
+for k in (0, 3, 5):
+    p = np.argpartition(t, k)
+    print(f"argpartition ties kth={k}:", p.tolist(), "values:", t[p].tolist())
+print("partition with nan kth=6:", np.partition(v, 6).tolist())
+m = np.arange(6).reshape(2, 3)
+for f in (lambda: np.take(m, [0, 3], axis=1), lambda: np.concatenate([m, np.zeros((2, 4))], axis=0),
+          lambda: np.argpartition(m, 5, axis=1), lambda: np.split(m, 4, axis=1)):
+    try:
+        f()
+    except (IndexError, ValueError) as e:
+        print("error:", e)
+
+# Issue 21: NumPy 2's weak scalars (NEP 50), tests/scalar_ops.rs.
+def res(f):
+    try:
+        r = f()
+        return f"{r.dtype} {r.tolist()}"
+    except (OverflowError, TypeError, ValueError) as e:
+        return f"{type(e).__name__}: {e}"
+i8 = np.array([1, 127, -128], np.int8)
+for name, f in [
+    ("int8 + 1", lambda: i8 + 1), ("int8 + 1000", lambda: i8 + 1000), ("int8 + 0.5", lambda: i8 + 0.5),
+    ("uint8 + -1", lambda: np.array([1], np.uint8) + -1), ("float32 * 2.0", lambda: np.array([1.5], np.float32) * 2.0),
+    ("float32 + 1", lambda: np.array([1.5], np.float32) + 1), ("bool + 1", lambda: np.array([True]) + 1),
+    ("bool + True", lambda: np.array([True]) + True), ("int32 / 2", lambda: np.array([3], np.int32) / 2),
+    ("int64 + 2**63", lambda: np.array([1], np.int64) + 2**63), ("uint64 + 2**63", lambda: np.array([1], np.uint64) + 2**63),
+    ("2 - int16", lambda: 2 - np.array([5], np.int16)), ("int8 < 300", lambda: i8 < 300),
+]:
+    print(f"{name}: {res(f)}")

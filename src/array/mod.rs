@@ -16,6 +16,7 @@
 mod constructors;
 mod copy;
 mod display;
+mod element;
 mod memory;
 mod metadata;
 #[cfg(feature = "ndarray")]

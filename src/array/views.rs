@@ -271,6 +271,18 @@ impl<'a, T: Element> ArrayViewMut<'a, T> {
         (self.base, &self.layout)
     }
 
+    /// The elements as one mutable slice when they are C-contiguous with a positive layout.
+    pub fn as_slice_mut(&mut self) -> Option<&mut [T]> {
+        if !self.layout.is_c_contiguous(std::mem::size_of::<T>()) {
+            return None;
+        }
+        // SAFETY: as in `as_slice`; the view is exclusive and free of self-overlap, borrowed
+        // mutably here.
+        Some(unsafe {
+            std::slice::from_raw_parts_mut(self.base.add(self.layout.offset) as *mut T, self.size())
+        })
+    }
+
     /// The element at `index` for writing.
     pub fn get_mut(&mut self, index: &[usize]) -> Option<&mut T> {
         let off = element_offset(&self.layout, index)?;

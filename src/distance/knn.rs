@@ -11,6 +11,7 @@ use super::metric::Metric;
 use super::options::CdistOptions;
 use crate::array::NdArray;
 use crate::error::{Error, Result};
+use crate::sort::select::offer;
 
 /// The `k` nearest rows of `xb` for every row of `xa`: `indices` (int64, `n × k`) and
 /// `distances` (float64, `n × k`), nearest first.
@@ -150,28 +151,6 @@ fn fold_row(list: &mut Vec<(f64, i64)>, k: usize, c0: usize, row: &[f64]) {
             bound = list[k - 1].0;
         }
     }
-}
-
-/// `a` ranks before `b`: smaller distance, NaN last, and on equal distances the lower index.
-pub(crate) fn before(a: (f64, i64), b: (f64, i64)) -> bool {
-    match (a.0.is_nan(), b.0.is_nan()) {
-        (false, true) => true,
-        (true, false) => false,
-        (true, true) => a.1 < b.1,
-        (false, false) => a.0 < b.0 || (a.0 == b.0 && a.1 < b.1),
-    }
-}
-
-/// Inserts `(dist, idx)` into the sorted list of at most `k` if it ranks among the best.
-#[inline]
-pub(crate) fn offer(list: &mut Vec<(f64, i64)>, k: usize, dist: f64, idx: i64) {
-    let item = (dist, idx);
-    if list.len() == k && !before(item, list[k - 1]) {
-        return;
-    }
-    let at = list.partition_point(|&x| before(x, item));
-    list.insert(at, item);
-    list.truncate(k);
 }
 
 /// scikit-learn's `pairwise_distances_argmin_min(xa, xb, metric)`: for each row of `xa`, the

@@ -14,7 +14,7 @@
 use rayon::prelude::*;
 
 use super::input::compute_dtype;
-use super::knn::{Neighbors, before, offer};
+use super::knn::Neighbors;
 use super::metric::Metric;
 use super::options::{CdistOptions, Strategy};
 use crate::Order;
@@ -24,6 +24,7 @@ use crate::dtype::{DType, Element};
 use crate::error::Result;
 use crate::linalg::pack::MatRef;
 use crate::linalg::{GemmFloat, MatMut, gemm};
+use crate::sort::select::{before, offer};
 
 /// Rows of `xa` per task and rows of `xb` per GEMM block: a 256 × 1024 float32 block of G is
 /// 1 MiB, inside L2 beside the packed panels (measured at 30000 × 64: 192 × 1024 and 384 × 512

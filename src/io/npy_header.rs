@@ -271,6 +271,12 @@ fn parse_dict(text: &str) -> Result<NpyHeader> {
         }
         let key = p.string()?;
         p.expect(b':')?;
+        if key == "descr" && p.peek() == Some(b'[') {
+            return Err(Error::npy(
+                "structured dtypes (a 'descr' list of named fields) are not supported: only \
+                 arrays of bool, int8..int64, uint8..uint64, float32 and float64",
+            ));
+        }
         let v = p.value()?;
         match (key.as_str(), v) {
             ("descr", Value::Str(s)) => descr = Some(s),

@@ -1,5 +1,5 @@
 //! Universal functions: elementwise operations with NumPy's broadcasting and type promotion,
-//! and reductions. Everything runs on the elementwise engine in [`crate::iter::elementwise`].
+//! and reductions. Everything runs on the crate's one elementwise engine (`iter::elementwise`).
 //!
 //! # Failure modes
 //! Methods (`a.add(&b)`) and functions return `Result`: shapes that do not broadcast, dtypes a
@@ -19,6 +19,7 @@ mod scalar;
 mod select;
 pub mod simd;
 mod unary;
+mod weak_scalar;
 
 pub use binary::{BinaryOp, binary, binary_into, outer};
 pub(crate) use promote::out_target;
@@ -26,6 +27,7 @@ pub use promote::{can_cast_same_kind, float_result, result_type, sum_result};
 pub use reduce::{ReduceOp, reduce};
 pub use select::where_;
 pub use unary::{UnaryOp, unary};
+pub use weak_scalar::{ScalarValue, binary_scalar, scalar_binary, weak_scalar};
 
 #[cfg(test)]
 mod tests {

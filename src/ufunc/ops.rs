@@ -198,6 +198,12 @@ impl NdArray {
     }
 }
 
+/// The value, or a panic with the error's message: the `std::ops` operators cannot return
+/// errors.
+pub(crate) fn std_panic<T>(r: Result<T>) -> T {
+    r.unwrap_or_else(|e| panic!("{e}"))
+}
+
 macro_rules! std_binary_op {
     ($($tr:ident, $method:ident, $assign_tr:ident, $assign_method:ident => $op:ident);* $(;)?) => {$(
         /// Panics where the method form returns an error (shapes that do not broadcast, bad

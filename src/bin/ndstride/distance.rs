@@ -162,6 +162,7 @@ pub fn cdist(
     if let Some(budget) = memory {
         return cdist_streamed(xa, xb, &metric, &opts.working_memory(budget), &args.output);
     }
+    check_destination(&args.output)?;
     let a = load_matrix(xa)?;
     let b = match xb {
         Some(p) => load_matrix(p)?,
@@ -260,6 +261,7 @@ fn rows_bar(rows: u64, m: usize) -> ProgressBar {
 
 pub fn pdist(x: &Path, args: &DistanceArgs) -> ndstride::Result<()> {
     let (metric, opts) = args.metric.resolve()?;
+    check_destination(&args.output)?;
     let a = load_matrix(x)?;
     let t = Instant::now();
     let d = pdist_with(&a, &metric, &opts)?;
@@ -297,4 +299,28 @@ pub fn report(
         s,
         count as f64 / s.max(1e-12) / 1e9
     );
+}
+
+/// Fails before any work when `path` cannot be written: a probe file is created (and removed)
+/// next to it, so a missing or read-only directory is found before the matrix is computed,
+/// not after.
+pub fn check_destination(path: &Path) -> ndstride::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
+    let probe = dir.join(format!(".{name}.probe-{}", std::process::id()));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+        .map_err(|e| ndstride::Error::Io {
+            path: path.display().to_string(),
+            source: e,
+        })?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
 }

@@ -73,6 +73,12 @@ fn distinct(paths: &[Option<&Path>]) -> ndstride::Result<()> {
 
 pub fn knn(xa: &Path, xb: Option<&Path>, args: &KnnArgs) -> ndstride::Result<()> {
     distinct(&[Some(&args.output), args.distances.as_deref()])?;
+    for p in [Some(&args.output), args.distances.as_ref()]
+        .into_iter()
+        .flatten()
+    {
+        crate::distance::check_destination(p)?;
+    }
     let (metric, opts) = args.metric.resolve()?;
     let (a, b) = inputs(xa, xb)?;
     let t = Instant::now();
@@ -104,6 +110,16 @@ pub fn radius(xa: &Path, xb: Option<&Path>, args: &RadiusArgs) -> ndstride::Resu
         args.indptr.as_deref(),
         args.distances.as_deref(),
     ])?;
+    for p in [
+        Some(&args.output),
+        args.indptr.as_ref(),
+        args.distances.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        crate::distance::check_destination(p)?;
+    }
     let (metric, opts) = args.metric.resolve()?;
     let (a, b) = inputs(xa, xb)?;
     let t = Instant::now();
