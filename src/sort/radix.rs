@@ -12,14 +12,15 @@ const DIGIT_BITS: u32 = 8;
 const BUCKETS: usize = 1 << DIGIT_BITS;
 /// Below this many elements the comparison sorts win (no histogram passes to pay for).
 pub(crate) const RADIX_MIN: usize = 1 << 11;
-/// From this many elements a sort first splits into sampled buckets.
-const SPLIT_MIN: usize = 1 << 17;
+/// From this many elements a sort first splits into sampled buckets (far fewer under Miri,
+/// so that its small tests reach the split and the threads).
+const SPLIT_MIN: usize = if cfg!(miri) { 1 << 12 } else { 1 << 17 };
 /// Sampled keys per bucket when choosing splitters.
 const OVERSAMPLE: usize = 16;
 /// Splitter searches run side by side.
 const LANES: usize = 8;
 /// At least this many elements per thread before a pass is split across threads.
-const PARALLEL_MIN_PER_THREAD: usize = 1 << 16;
+const PARALLEL_MIN_PER_THREAD: usize = if cfg!(miri) { 1 << 9 } else { 1 << 16 };
 
 /// An unsigned sort key.
 pub(crate) trait RadixKey: bytemuck::Pod + Ord + Send + Sync + 'static {
@@ -367,8 +368,8 @@ mod tests {
 
     #[test]
     fn sorts_stably_serial_parallel_and_split() {
-        let big = if cfg!(miri) { 3000 } else { 300_000 };
-        for n in [0usize, 1, 2, 3, 100, 5000, big] {
+        let big = if cfg!(miri) { 5000 } else { 300_000 };
+        for n in [0usize, 1, 2, 3, 100, 1500, big] {
             for spread in [50u32, 20, 62] {
                 let keys: Vec<(u64, u32)> = (0..n as u64)
                     .map(|i| {
