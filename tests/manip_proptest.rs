@@ -7,23 +7,10 @@
 use ndstride::{CopyStats, DType, NdArray, SliceInfo, SliceItem, shares_memory};
 use proptest::prelude::*;
 
+mod common;
+use common::{all_indices as indices, flat};
+
 const DTYPES: [DType; 5] = [DType::I8, DType::I32, DType::U16, DType::F32, DType::F64];
-
-/// Every index of `shape` in C order.
-fn indices(shape: &[usize]) -> Vec<Vec<usize>> {
-    let mut out = vec![vec![]];
-    for &d in shape {
-        out = out
-            .into_iter()
-            .flat_map(|p| (0..d).map(move |i| [p.clone(), vec![i]].concat()))
-            .collect();
-    }
-    out
-}
-
-fn flat(shape: &[usize], idx: &[usize]) -> usize {
-    idx.iter().zip(shape).fold(0, |acc, (&i, &d)| acc * d + i)
-}
 
 /// An array of `shape` and `dtype` holding small integers from `seed`, read through a view
 /// with every axis in `flips` reversed (negative strides) and, with `transpose`, built

@@ -7,17 +7,8 @@ use ndarray::{ArrayD, IxDyn};
 use ndstride::{CopyStats, DType, NdArray, SliceInfo, SliceItem};
 use proptest::prelude::*;
 
-/// Every index of `shape` in C order.
-fn indices(shape: &[usize]) -> Vec<Vec<usize>> {
-    let mut out = vec![vec![]];
-    for &d in shape {
-        out = out
-            .into_iter()
-            .flat_map(|p| (0..d).map(move |i| [p.clone(), vec![i]].concat()))
-            .collect();
-    }
-    out
-}
+mod common;
+use common::all_indices as indices;
 
 /// A random shape of 0-4 axes and a slice of it (start, stop, step with either sign per axis).
 fn shape_and_slice() -> impl Strategy<Value = (Vec<usize>, Vec<(usize, usize, isize)>, bool)> {

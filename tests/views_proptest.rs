@@ -10,26 +10,14 @@ use ndstride::{
 };
 use proptest::prelude::*;
 
+mod common;
+use common::{all_indices, flat};
+
 /// The naive model: shape + values in C order.
 #[derive(Clone, Debug, PartialEq)]
 struct Model {
     shape: Vec<usize>,
     vals: Vec<i64>,
-}
-
-fn all_indices(shape: &[usize]) -> Vec<Vec<usize>> {
-    let mut out = vec![vec![]];
-    for &d in shape {
-        out = out
-            .into_iter()
-            .flat_map(|p| (0..d).map(move |i| [p.clone(), vec![i]].concat()))
-            .collect();
-    }
-    out
-}
-
-fn flat(shape: &[usize], idx: &[usize]) -> usize {
-    idx.iter().zip(shape).fold(0, |acc, (&i, &d)| acc * d + i)
 }
 
 impl Model {

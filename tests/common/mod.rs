@@ -25,3 +25,21 @@ pub fn files_in(dir: &Path) -> Vec<String> {
     names.sort();
     names
 }
+
+/// Every multi-index of `shape` in C order (one empty index for a 0-d shape, none when an axis
+/// has length 0): the naive walk the models in the property tests index by.
+pub fn all_indices(shape: &[usize]) -> Vec<Vec<usize>> {
+    let mut out = vec![vec![]];
+    for &d in shape {
+        out = out
+            .into_iter()
+            .flat_map(|p| (0..d).map(move |i| [p.clone(), vec![i]].concat()))
+            .collect();
+    }
+    out
+}
+
+/// The C-order position of `idx` in `shape`.
+pub fn flat(shape: &[usize], idx: &[usize]) -> usize {
+    idx.iter().zip(shape).fold(0, |acc, (&i, &d)| acc * d + i)
+}
