@@ -71,6 +71,16 @@ fn bench(c: &mut Criterion) {
                 .map_collect(|&c, &p, &q| if c { p } else { q })
         })
     });
+    g.bench_function("ndstride cumsum", |bch| {
+        bch.iter(|| a.cumsum(Some(0)).unwrap())
+    });
+    g.bench_function("ndarray accumulate_axis_inplace (on a copy)", |bch| {
+        bch.iter(|| {
+            let mut c = x.clone();
+            c.accumulate_axis_inplace(Axis(0), |&prev, cur| *cur += prev);
+            c
+        })
+    });
     g.finish();
 
     // The round trip costs O(ndim): the same at 10 elements as at 10⁷.

@@ -255,6 +255,58 @@ macro_rules! dispatch_numeric {
     };
 }
 
+/// Like [`dispatch_numeric!`], with integer and float dtypes in separate arms, for operations
+/// that exist for one kind only (bitwise ops on integers, `log1p` on floats).
+#[macro_export]
+#[doc(hidden)]
+macro_rules! dispatch_kinds {
+    ($dtype:expr, int $I:ident => $int:expr, float $F:ident => $float:expr, bool => $bool:expr) => {
+        match $dtype {
+            $crate::DType::Bool => $bool,
+            $crate::DType::I8 => {
+                type $I = i8;
+                $int
+            }
+            $crate::DType::I16 => {
+                type $I = i16;
+                $int
+            }
+            $crate::DType::I32 => {
+                type $I = i32;
+                $int
+            }
+            $crate::DType::I64 => {
+                type $I = i64;
+                $int
+            }
+            $crate::DType::U8 => {
+                type $I = u8;
+                $int
+            }
+            $crate::DType::U16 => {
+                type $I = u16;
+                $int
+            }
+            $crate::DType::U32 => {
+                type $I = u32;
+                $int
+            }
+            $crate::DType::U64 => {
+                type $I = u64;
+                $int
+            }
+            $crate::DType::F32 => {
+                type $F = f32;
+                $float
+            }
+            $crate::DType::F64 => {
+                type $F = f64;
+                $float
+            }
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

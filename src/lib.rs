@@ -58,7 +58,7 @@ pub use layout::{
     broadcast_shapes,
 };
 pub use manip::{allclose, array_equal, concatenate, isclose, stack};
-pub use ufunc::where_;
+pub use ufunc::{where_, zip_map, zip_map3};
 
 /// The README's examples, compiled and run as doctests so they stay true.
 #[doc = include_str!("../README.md")]

@@ -80,3 +80,44 @@ for name, f in [
     ("2 - int16", lambda: 2 - np.array([5], np.int16)), ("int8 < 300", lambda: i8 < 300),
 ]:
     print(f"{name}: {res(f)}")
+
+# Issue 21, item 8: the next ufuncs, round, var/std, the nan-reductions, cumsum,
+# sliding_window_view (tests/ufunc_proptest.rs `numpy_values_of_the_next_ufuncs`).
+import warnings
+warnings.simplefilter("ignore")
+from numpy.lib.stride_tricks import sliding_window_view
+for name, f in [
+    ("sign", lambda: np.sign(np.array([-0.0, np.nan, -2.0, 3.0]))),
+    ("sign bool", lambda: np.sign(np.array([True]))),
+    ("round 0", lambda: np.round(np.array([0.5, 1.5, 2.5, -0.5, 1.2345, 2.675]))),
+    ("round 2", lambda: np.round(np.array([1.2345, 2.675, 1234.5]), 2)),
+    ("round -2", lambda: np.round(np.array([1250.0, 1350.0]), -2)),
+    ("round 1e300 10", lambda: np.round(np.array([1e300]), 10)),
+    ("round 1.25 400", lambda: np.round(np.array([1.25]), 400)),
+    ("round int64 -1", lambda: np.round(np.array([15, 25, 35, -15, -25]), -1)),
+    ("round uint8 -1", lambda: np.round(np.array([1, 2, 5, 15, 250, 255], np.uint8), -1)),
+    ("round int8 -1", lambda: np.round(np.array([127, -128, 126], np.int8), -1)),
+    ("reciprocal int32", lambda: np.reciprocal(np.array([1, -1, 2, -2], np.int32))),
+    ("invert int8", lambda: np.invert(np.array([0, 1], np.int8))),
+    ("invert uint8", lambda: np.invert(np.array([0, 1], np.uint8))),
+    ("invert float", lambda: np.invert(np.array([1.0]))),
+    ("bitwise_and float", lambda: np.bitwise_and(np.array([1.0]), np.array([1.0]))),
+    ("bitwise_xor int8", lambda: np.bitwise_xor(np.array([-1, 5], np.int8), np.array([3, 3], np.int8))),
+    ("rint int8", lambda: np.rint(np.array([1], np.int8))),
+    ("hypot int64", lambda: np.hypot(np.array([3]), np.array([4]))),
+    ("arctan2 int8", lambda: np.arctan2(np.array([1], np.int8), np.array([1], np.int8))),
+    ("logical_not float", lambda: np.logical_not(np.array([0.0, np.nan]))),
+    ("floor_divide bool", lambda: np.floor_divide(np.array([True]), np.array([True]))),
+    ("var", lambda: np.var(np.array([1.0, 2.0, 3.0, 4.0]), keepdims=True)),
+    ("var ddof=1 int", lambda: np.var(np.array([1, 2, 3, 4]), ddof=1)),
+    ("std float32 axis 0", lambda: np.std(np.array([[1, 2], [3, 5]], np.float32), axis=0)),
+    ("var ddof=2 of 2", lambda: np.var(np.array([1.0, 3.0]), ddof=2)),
+    ("nanmean", lambda: np.nanmean(np.array([[1.0, np.nan], [np.nan, np.nan]]), axis=1)),
+    ("nanmin", lambda: np.nanmin(np.array([[np.nan, 2.0], [np.nan, np.nan]]), axis=1)),
+    ("nanmin empty", lambda: np.nanmin(np.zeros(0))),
+    ("nansum float32", lambda: np.nansum(np.array([np.nan, 1.5], np.float32))),
+    ("cumsum bool", lambda: np.cumsum(np.array([True, True, False]))),
+    ("cumprod uint8", lambda: np.cumprod(np.array([200, 2], np.uint8))),
+    ("sliding_window_view", lambda: sliding_window_view(np.arange(5), 3)),
+]:
+    print(f"{name}: {res(f)}")

@@ -1,6 +1,8 @@
 //! Ufuncs and reductions against a naive reference computed index by index in f64, over random
 //! shapes, broadcasting, layouts (transposed, stepped, reversed, broadcast) and dtypes.
 
+mod common;
+
 use ndstride::ufunc::{BinaryOp, UnaryOp, result_type};
 use ndstride::{DType, Ellipsis, NdArray, Order, s};
 use proptest::prelude::*;
@@ -93,7 +95,78 @@ fn reference_binary(op: BinaryOp, x: f64, y: f64, l: DType) -> f64 {
         GreaterEqual => b(x >= y),
         LogicalAnd => b(t(x) && t(y)),
         LogicalOr => b(t(x) || t(y)),
+        LogicalXor => b(t(x) != t(y)),
+        BitwiseAnd if l == DType::Bool => b(t(x) && t(y)),
+        BitwiseOr if l == DType::Bool => b(t(x) || t(y)),
+        BitwiseXor if l == DType::Bool => b(t(x) != t(y)),
+        BitwiseAnd => wrap(((x as i64) & (y as i64)) as f64, l),
+        BitwiseOr => wrap(((x as i64) | (y as i64)) as f64, l),
+        BitwiseXor => wrap(((x as i64) ^ (y as i64)) as f64, l),
+        // Python's definitions: x // y rounds the quotient down, x % y = x - y * (x // y)
+        // takes y's sign. Integers: 0 for y = 0 (NumPy's choice).
+        Remainder | FloorDivide if !l.is_float() => {
+            if y == 0.0 {
+                0.0
+            } else {
+                let q = (x / y).floor();
+                fit(if op == Remainder { x - y * q } else { q }, l)
+            }
+        }
+        Remainder => {
+            if l == DType::F32 {
+                f32op(python_mod_f32)
+            } else {
+                python_mod(x, y)
+            }
+        }
+        FloorDivide => {
+            if y == 0.0 {
+                fit(x / y, l)
+            } else {
+                // (x - fmod(x, y)) / y is the truncated quotient; one lower when the signs differ
+                let r = x % y;
+                let trunc = ((x - r) / y).round();
+                fit(
+                    if r != 0.0 && (r < 0.0) != (y < 0.0) {
+                        trunc - 1.0
+                    } else {
+                        trunc
+                    },
+                    l,
+                )
+            }
+        }
+        Arctan2 => {
+            if l == DType::F32 {
+                f32op(f32::atan2)
+            } else {
+                x.atan2(y)
+            }
+        }
+        Hypot => {
+            if l == DType::F32 {
+                f32op(f32::hypot)
+            } else {
+                x.hypot(y)
+            }
+        }
     }
+}
+
+/// Python's float `%`: fmod (exact), moved into the divisor's sign.
+fn python_mod(x: f64, y: f64) -> f64 {
+    let r = x % y;
+    if r != 0.0 && (r < 0.0) != (y < 0.0) {
+        r + y
+    } else if r == 0.0 {
+        0f64.copysign(y)
+    } else {
+        r
+    }
+}
+
+fn python_mod_f32(x: f32, y: f32) -> f32 {
+    python_mod(x as f64, y as f64) as f32
 }
 
 fn same(got: f64, want: f64, d: DType, approx: bool) -> bool {
@@ -181,7 +254,7 @@ proptest! {
     #[test]
     fn binary_ops_match_the_reference(
         (sa, sb) in broadcast_pair(), da in 0usize..11, db in 0usize..11,
-        la in 0u8..4, lb in 0u8..4, op in 0usize..17, seed in any::<u64>(),
+        la in 0u8..4, lb in 0u8..4, op in 0usize..BinaryOp::ALL.len(), seed in any::<u64>(),
     ) {
         let op = BinaryOp::ALL[op];
         let (da, db) = (DTYPES[da], DTYPES[db]);
@@ -203,7 +276,7 @@ proptest! {
         prop_assert_eq!(got.dtype(), out_dt);
         let xa = a.broadcast_to(&shape).unwrap().to_vec_f64().unwrap();
         let xb = b.broadcast_to(&shape).unwrap().to_vec_f64().unwrap();
-        let approx = matches!(op, BinaryOp::Divide | BinaryOp::Power) && loop_dt.is_float();
+        let approx = matches!(op, BinaryOp::Divide | BinaryOp::Power | BinaryOp::Remainder) && loop_dt.is_float();
         for (i, (g, (x, y))) in got.to_vec_f64().unwrap().into_iter().zip(xa.into_iter().zip(xb)).enumerate() {
             let want = reference_binary(op, x, y, loop_dt);
             prop_assert!(same(g, want, out_dt, approx), "{:?} {} {} -> element {}: got {} want {} ({} op {})", op, da, db, i, g, want, x, y);
@@ -213,14 +286,16 @@ proptest! {
 
     #[test]
     fn unary_ops_match_the_reference(
-        shape in prop::collection::vec(0usize..5, 0..4), d in 0usize..11, l in 0u8..4, op in 0usize..13, seed in any::<u64>(),
+        shape in prop::collection::vec(0usize..5, 0..4), d in 0usize..11, l in 0u8..4, op in 0usize..UnaryOp::ALL.len(), seed in any::<u64>(),
     ) {
         let op = UnaryOp::ALL[op];
         let d = DTYPES[d];
         let n: usize = shape.iter().product();
         let mut v = values(d, n, seed);
-        if op == UnaryOp::Log || op == UnaryOp::Sqrt {
-            v.iter_mut().for_each(|x| *x = x.abs());
+        match op {
+            UnaryOp::Log | UnaryOp::Sqrt | UnaryOp::Log2 | UnaryOp::Log10 => v.iter_mut().for_each(|x| *x = x.abs()),
+            UnaryOp::Arcsin | UnaryOp::Arccos => v.iter_mut().for_each(|x| *x /= 12.5),
+            _ => {}
         }
         let a = make(&v, &shape, d, l);
         let Ok((loop_dt, out_dt)) = op.dtypes(d) else {
@@ -248,6 +323,25 @@ proptest! {
                 UnaryOp::Ceil => x.ceil(),
                 UnaryOp::IsNan => x.is_nan() as u8 as f64,
                 UnaryOp::IsFinite => x.is_finite() as u8 as f64,
+                UnaryOp::IsInf => x.is_infinite() as u8 as f64,
+                UnaryOp::Sign => if x.is_nan() { x } else if x > 0.0 { 1.0 } else if x < 0.0 { fit(-1.0, loop_dt) } else { 0.0 },
+                UnaryOp::Rint => x.round_ties_even(),
+                UnaryOp::Trunc => x.trunc(),
+                UnaryOp::Reciprocal if loop_dt.is_float() => fl(|v| 1.0 / v, |v| 1.0 / v),
+                UnaryOp::Reciprocal => if x == 0.0 { 0.0 } else { fit((1.0 / x).trunc(), loop_dt) },
+                UnaryOp::Log1p => fl(f64::ln_1p, f32::ln_1p),
+                UnaryOp::Expm1 => fl(f64::exp_m1, f32::exp_m1),
+                UnaryOp::Log2 => fl(f64::log2, f32::log2),
+                UnaryOp::Log10 => fl(f64::log10, f32::log10),
+                UnaryOp::Tan => fl(f64::tan, f32::tan),
+                UnaryOp::Arcsin => fl(f64::asin, f32::asin),
+                UnaryOp::Arccos => fl(f64::acos, f32::acos),
+                UnaryOp::Arctan => fl(f64::atan, f32::atan),
+                UnaryOp::Sinh => fl(f64::sinh, f32::sinh),
+                UnaryOp::Cosh => fl(f64::cosh, f32::cosh),
+                UnaryOp::LogicalNot => (x == 0.0) as u8 as f64,
+                UnaryOp::Invert if loop_dt == DType::Bool => (x == 0.0) as u8 as f64,
+                UnaryOp::Invert => wrap(!(x as i64) as f64, loop_dt),
             };
             // std's functions are used as they are, so results must be identical — except exp,
             // which has its own vectorised kernel documented to stay within 2 ulp of std.
@@ -335,6 +429,39 @@ proptest! {
             let got = max.to_vec_f64().unwrap()[o];
             prop_assert!(got == m || (got.is_nan() && m.is_nan()), "max {} vs {}", got, m);
             prop_assert_eq!(any.to_vec_f64().unwrap()[o], g.iter().any(|v| *v != 0.0) as u8 as f64);
+        }
+        // NaN-skipping reductions and moments, against the same groups
+        let nanmax = a.nanmax(Some(&axes), keepdims);
+        let nansum = a.nansum(Some(&axes), keepdims).unwrap().to_vec_f64().unwrap();
+        let nanmean = a.nanmean(Some(&axes), false).unwrap().to_vec_f64().unwrap();
+        let ddof = (seed % 2) as f64;
+        let var = a.var(Some(&axes), ddof, keepdims).unwrap();
+        let std = a.std(Some(&axes), ddof, false).unwrap().to_vec_f64().unwrap();
+        let fdt = if d.is_float() { d } else { DType::F64 };
+        prop_assert_eq!(var.dtype(), fdt);
+        prop_assert_eq!(var.shape(), &want_shape[..]);
+        let var = var.to_vec_f64().unwrap();
+        let close = |got: f64, want: f64, scale: f64| {
+            let tol = if fdt == DType::F32 { 1e-5 } else { 1e-12 } * scale.max(1.0);
+            (got.is_nan() && want.is_nan()) || got == want || (got - want).abs() <= tol
+        };
+        for (o, g) in groups.iter().enumerate() {
+            let present: Vec<f64> = g.iter().copied().filter(|v| !v.is_nan()).collect();
+            let scale: f64 = present.iter().map(|v| v.abs()).sum();
+            let want_max = present.iter().copied().reduce(f64::max).unwrap_or(f64::NAN);
+            let got_max = nanmax.as_ref().unwrap().to_vec_f64().unwrap()[o];
+            prop_assert!(got_max == want_max || (got_max.is_nan() && want_max.is_nan()), "nanmax {} vs {}", got_max, want_max);
+            let want_sum: f64 = present.iter().map(|v| fit(*v, acc)).sum();
+            prop_assert!(close(nansum[o], fit(want_sum, acc), scale), "nansum {} vs {}", nansum[o], want_sum);
+            let want_mean = want_sum / present.len() as f64;
+            prop_assert!(close(nanmean[o], want_mean, scale), "nanmean {} vs {}", nanmean[o], want_mean);
+            let n = g.len() as f64;
+            let mean = g.iter().sum::<f64>() / n;
+            let ss: f64 = g.iter().map(|v| (v - mean) * (v - mean)).sum();
+            let want_var = ss / (n - ddof).max(0.0);
+            let vscale = ss.max(scale * scale / n);
+            prop_assert!(close(var[o], want_var, vscale), "var {} vs {} (n {}, ddof {})", var[o], want_var, n, ddof);
+            prop_assert!(close(std[o], want_var.sqrt(), vscale.sqrt()), "std {} vs {}", std[o], want_var.sqrt());
         }
         // argmax along the last reduced axis only when exactly one axis is reduced
         if axes.len() == 1 {
@@ -575,4 +702,211 @@ proptest! {
             prop_assert_eq!(max[o], m);
         }
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// cumsum/cumprod along every axis and over the flattened array, against a sequential
+    /// running sum in the accumulator's dtype walked index by index (NumPy's order, so float
+    /// results must be identical, not just close).
+    #[test]
+    fn accumulations_match_a_sequential_reference(
+        shape in prop::collection::vec(0usize..6, 0..4), d in 0usize..11, l in 0u8..4,
+        axis in any::<prop::sample::Index>(), flat in any::<bool>(), prod in any::<bool>(), seed in any::<u64>(),
+    ) {
+        let d = DTYPES[d];
+        let n: usize = shape.iter().product();
+        let mut v = values(d, n, seed);
+        if prod && d.is_float() {
+            v.iter_mut().for_each(|x| *x /= 8.0); // keep products of up to 5 in range
+        }
+        let a = make(&v, &shape, d, l);
+        let acc = ndstride::ufunc::sum_result(d);
+        let step = |x: f64, y: f64| if prod { fit(x * y, acc) } else { fit(x + y, acc) };
+        let vals = a.to_vec_f64().unwrap();
+        if flat || shape.is_empty() {
+            let got = if prod { a.cumprod(None) } else { a.cumsum(None) }.unwrap();
+            prop_assert_eq!(got.shape(), &[n][..]);
+            prop_assert_eq!(got.dtype(), acc);
+            let mut run = None;
+            for (g, x) in got.to_vec_f64().unwrap().into_iter().zip(vals) {
+                let x = fit(x, acc);
+                let r = run.map_or(x, |r| step(r, x));
+                run = Some(r);
+                prop_assert!(same(g, r, acc, false), "{} vs {}", g, r);
+            }
+            return Ok(());
+        }
+        let ax = axis.index(shape.len());
+        let got = if prod { a.cumprod(Some(ax as isize)) } else { a.cumsum(Some(ax as isize)) }.unwrap();
+        prop_assert_eq!(got.shape(), &shape[..]);
+        let got = got.to_vec_f64().unwrap();
+        for idx in common::all_indices(&shape) {
+            let mut j = idx.clone();
+            j[ax] = 0;
+            let mut r = fit(vals[common::flat(&shape, &j)], acc);
+            for k in 1..=idx[ax] {
+                j[ax] = k;
+                r = step(r, fit(vals[common::flat(&shape, &j)], acc));
+            }
+            let g = got[common::flat(&shape, &idx)];
+            prop_assert!(same(g, r, acc, false), "at {:?}: {} vs {}", idx, g, r);
+        }
+    }
+}
+
+/// NumPy 2.4.6's outputs for the ufuncs, `round`, moments, NaN-skipping reductions and
+/// accumulations of issue 21, item 8 (printed by tests/numpy_reference.py). float16 results
+/// there are float32 here.
+#[test]
+fn numpy_values_of_the_next_ufuncs() {
+    let f64s = |v: &[f64]| NdArray::from_vec(v.to_vec(), &[v.len()]).unwrap();
+    let vals = |a: NdArray| a.to_vec_f64().unwrap();
+    let nan = f64::NAN;
+    let same_all = |got: Vec<f64>, want: &[f64]| {
+        got.len() == want.len()
+            && got
+                .iter()
+                .zip(want)
+                .all(|(g, w)| g == w || (g.is_nan() && w.is_nan()))
+    };
+    assert!(same_all(
+        vals(f64s(&[-0.0, nan, -2.0, 3.0]).sign().unwrap()),
+        &[0.0, nan, -1.0, 1.0]
+    ));
+    assert_eq!(
+        NdArray::from_bools(&[true], &[1])
+            .unwrap()
+            .sign()
+            .unwrap_err()
+            .to_string(),
+        "ufunc 'sign' did not contain a loop with signature matching types <class 'numpy.dtypes.BoolDType'> -> None"
+    );
+    let r0 = vals(
+        f64s(&[0.5, 1.5, 2.5, -0.5, 1.2345, 2.675])
+            .round(0)
+            .unwrap(),
+    );
+    assert_eq!(r0, [0.0, 2.0, 2.0, -0.0, 1.0, 3.0]);
+    assert!(r0[3].is_sign_negative());
+    assert_eq!(
+        vals(f64s(&[1.2345, 2.675, 1234.5]).round(2).unwrap()),
+        [1.23, 2.68, 1234.5]
+    );
+    assert_eq!(
+        vals(f64s(&[1250.0, 1350.0]).round(-2).unwrap()),
+        [1200.0, 1400.0]
+    );
+    assert_eq!(vals(f64s(&[1e300]).round(10).unwrap()), [f64::INFINITY]);
+    assert!(vals(f64s(&[1.25]).round(400).unwrap())[0].is_nan());
+    let ints = |v: &[i64], d: DType| {
+        NdArray::from_vec(v.to_vec(), &[v.len()])
+            .unwrap()
+            .astype(d)
+            .unwrap()
+    };
+    let r = ints(&[15, 25, 35, -15, -25], DType::I64).round(-1).unwrap();
+    assert_eq!(
+        (r.dtype(), vals(r)),
+        (DType::I64, vec![20.0, 20.0, 40.0, -20.0, -20.0])
+    );
+    let r = ints(&[1, 2, 5, 15, 250, 255], DType::U8).round(-1).unwrap();
+    assert_eq!(
+        (r.dtype(), vals(r)),
+        (DType::U8, vec![0.0, 0.0, 0.0, 20.0, 250.0, 4.0])
+    );
+    assert_eq!(
+        vals(ints(&[127, -128, 126], DType::I8).round(-1).unwrap()),
+        [-126.0, 126.0, -126.0]
+    );
+    assert_eq!(
+        vals(ints(&[1, -1, 2, -2], DType::I32).reciprocal().unwrap()),
+        [1.0, -1.0, 0.0, 0.0]
+    );
+    assert_eq!(
+        vals(ints(&[0, 1], DType::I8).invert().unwrap()),
+        [-1.0, -2.0]
+    );
+    assert_eq!(vals(!&ints(&[0, 1], DType::U8)), [255.0, 254.0]);
+    let safe = "not supported for the input types, and the inputs could not be safely coerced to any supported types according to the casting rule ''safe''";
+    assert_eq!(
+        f64s(&[1.0]).invert().unwrap_err().to_string(),
+        format!("ufunc 'invert' {safe}")
+    );
+    assert_eq!(
+        f64s(&[1.0])
+            .bitwise_and(&f64s(&[1.0]))
+            .unwrap_err()
+            .to_string(),
+        format!("ufunc 'bitwise_and' {safe}")
+    );
+    let x = &ints(&[-1, 5], DType::I8) ^ &ints(&[3, 3], DType::I8);
+    assert_eq!((x.dtype(), vals(x)), (DType::I8, vec![-4.0, 6.0]));
+    assert_eq!(ints(&[1], DType::I8).rint().unwrap().dtype(), DType::F32);
+    let h = ints(&[3], DType::I64)
+        .hypot(&ints(&[4], DType::I64))
+        .unwrap();
+    assert_eq!((h.dtype(), vals(h)), (DType::F64, vec![5.0]));
+    let t = ints(&[1], DType::I8)
+        .arctan2(&ints(&[1], DType::I8))
+        .unwrap();
+    assert_eq!(t.dtype(), DType::F32);
+    assert!((vals(t)[0] - std::f64::consts::FRAC_PI_4).abs() < 1e-6);
+    assert_eq!(
+        f64s(&[0.0, nan])
+            .logical_not()
+            .unwrap()
+            .to_vec_bool()
+            .unwrap(),
+        [true, false]
+    );
+    let t = NdArray::from_bools(&[true], &[1]).unwrap();
+    assert_eq!(t.floor_divide(&t).unwrap().dtype(), DType::I8);
+    // moments
+    let v = f64s(&[1.0, 2.0, 3.0, 4.0]).var(None, 0.0, true).unwrap();
+    assert_eq!((v.shape(), vals(v.clone())), (&[1usize][..], vec![1.25]));
+    assert_eq!(
+        vals(
+            ints(&[1, 2, 3, 4], DType::I64)
+                .var(None, 1.0, false)
+                .unwrap()
+        ),
+        [1.6666666666666667]
+    );
+    let m = NdArray::from_vec(vec![1.0f32, 2.0, 3.0, 5.0], &[2, 2]).unwrap();
+    let s = m.std(Some(&[0]), 0.0, false).unwrap();
+    assert_eq!((s.dtype(), vals(s)), (DType::F32, vec![1.0, 1.5]));
+    assert_eq!(
+        vals(f64s(&[1.0, 3.0]).var(None, 2.0, false).unwrap()),
+        [f64::INFINITY]
+    );
+    // NaN-skipping reductions
+    let g = NdArray::from_vec(vec![1.0, nan, nan, nan], &[2, 2]).unwrap();
+    assert!(same_all(
+        vals(g.nanmean(Some(&[1]), false).unwrap()),
+        &[1.0, nan]
+    ));
+    let g = NdArray::from_vec(vec![nan, 2.0, nan, nan], &[2, 2]).unwrap();
+    assert!(same_all(
+        vals(g.nanmin(Some(&[1]), false).unwrap()),
+        &[2.0, nan]
+    ));
+    assert_eq!(
+        f64s(&[]).nanmin(None, false).unwrap_err().to_string(),
+        "zero-size array to reduction operation fmin which has no identity"
+    );
+    let ns = NdArray::from_vec(vec![f32::NAN, 1.5], &[2])
+        .unwrap()
+        .nansum(None, false)
+        .unwrap();
+    assert_eq!((ns.dtype(), vals(ns)), (DType::F32, vec![1.5]));
+    // accumulations
+    let c = NdArray::from_bools(&[true, true, false], &[3])
+        .unwrap()
+        .cumsum(None)
+        .unwrap();
+    assert_eq!((c.dtype(), vals(c)), (DType::I64, vec![1.0, 2.0, 2.0]));
+    let c = ints(&[200, 2], DType::U8).cumprod(None).unwrap();
+    assert_eq!((c.dtype(), vals(c)), (DType::U64, vec![200.0, 400.0]));
 }

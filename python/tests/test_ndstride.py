@@ -6,6 +6,7 @@ from __future__ import annotations
 import _thread
 import gc
 import os
+import sys
 import threading
 import time
 import weakref
@@ -292,28 +293,30 @@ def test_results_outlive_inputs_and_memory_stays_flat():
 
 
 def test_gil_is_released():
+    """Without timings: with the switch interval set beyond the test's length, CPython never
+    takes the GIL from a running thread, so the main thread can run while the worker is inside
+    the call only if the call itself lets go of the GIL. Held through the call, the main thread
+    would first run after it, and see it done."""
     x = data(1500, 64)
+    started, state = threading.Event(), {"done": False}
 
-    def one():
-        ndstride.cdist(x, x, "canberra", threads=1)
+    def worker():
+        started.set()  # no GIL switch here: set() only releases a waiter's lock
+        ndstride.cdist(x, x, "canberra", threads=1)  # about 0.2 s of work
+        state["done"] = True
 
-    def timed(f):
-        t = time.perf_counter()
-        f()
-        return time.perf_counter() - t
-
-    single = min(timed(one) for _ in range(3))
-
-    def two():
-        ts = [threading.Thread(target=one) for _ in range(2)]
-        for t in ts:
-            t.start()
-        for t in ts:
-            t.join()
-
-    both = min(timed(two) for _ in range(3))
-    # Serialised by the GIL, two calls take 2x one; overlapping on 2 cores, about 1x.
-    assert both < 1.6 * single, (single, both)
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1000.0)
+    try:
+        t = threading.Thread(target=worker)
+        t.start()
+        started.wait()
+        ran_during_call = not state["done"]
+        t.join()
+    finally:
+        sys.setswitchinterval(old)
+    assert state["done"]
+    assert ran_during_call, "the main thread ran only after cdist returned: the GIL was held"
 
 
 def _interrupt_after(seconds):

@@ -104,6 +104,75 @@ impl NdArray {
         )
     }
 
+    /// NumPy's `sliding_window_view(a, window_shape, axis)`: a read-only view of every window,
+    /// with the window axes appended. `axes: None` slides over every axis (one window length
+    /// per axis); an axis may be listed twice, as in NumPy. Windows longer than their axis are
+    /// an error. The textbook `as_strided` case, with its bounds checked.
+    ///
+    /// ```
+    /// use ndstride::{DType, NdArray};
+    /// let a = NdArray::arange(5, DType::I64)?;
+    /// let w = a.sliding_window_view(&[3], None)?;
+    /// assert_eq!(w.shape(), &[3, 3]);
+    /// assert_eq!(w.to_vec::<i64>()?, [0, 1, 2, 1, 2, 3, 2, 3, 4]);
+    /// assert!(w.shares_buffer_with(&a));
+    /// # Ok::<(), ndstride::Error>(())
+    /// ```
+    pub fn sliding_window_view(
+        &self,
+        window_shape: &[usize],
+        axes: Option<&[isize]>,
+    ) -> Result<NdArray> {
+        let all: Vec<isize>;
+        let axes = match axes {
+            Some(list) => {
+                if list.len() != window_shape.len() {
+                    return Err(Error::invalid(format!(
+                        "Must provide matching length window_shape and axis; got {} window_shape elements and {} axes elements.",
+                        window_shape.len(),
+                        list.len()
+                    )));
+                }
+                list
+            }
+            None => {
+                if window_shape.len() != self.ndim() {
+                    return Err(Error::invalid(format!(
+                        "Since axis is `None`, must provide window_shape for all dimensions of `x`; got {} window_shape elements and `x.ndim` is {}.",
+                        window_shape.len(),
+                        self.ndim()
+                    )));
+                }
+                all = (0..self.ndim() as isize).collect();
+                &all
+            }
+        };
+        let mut shape: Vec<usize> = self.shape().to_vec();
+        let mut strides: Vec<isize> = self.strides().to_vec();
+        for (&ax, &w) in axes.iter().zip(window_shape) {
+            let ax = crate::layout::normalize_axis(ax, self.ndim())?;
+            if shape[ax] < w {
+                return Err(Error::invalid(format!(
+                    "window shape cannot be larger than input array shape (window {w} along axis {ax} of length {})",
+                    shape[ax]
+                )));
+            }
+            shape[ax] = shape[ax] + 1 - w;
+            shape.push(w);
+            strides.push(self.strides()[ax]);
+        }
+        let mut v = self.derive(
+            Layout {
+                shape: shape.as_slice().into(),
+                strides: strides.as_slice().into(),
+                offset: self.layout.offset,
+            },
+            self.dtype,
+        )?;
+        v.writeable = false;
+        Ok(v)
+    }
+
     /// The same bytes read as another dtype (NumPy's `a.view(dtype)`): with a different item
     /// size the last axis must be contiguous and changes length.
     pub fn view_dtype(&self, dtype: DType) -> Result<NdArray> {

@@ -13,6 +13,7 @@
 //! same bytes from two indices (broadcasting, some `as_strided`) is never writeable, so a
 //! mutable view never hands out two `&mut` to one element.
 
+mod axis_iter;
 mod constructors;
 mod copy;
 mod display;
@@ -24,6 +25,7 @@ mod ndarray_interop;
 mod random;
 mod views;
 
+pub use axis_iter::{AxisIter, Lanes};
 pub(crate) use copy::try_vec;
 pub use memory::{SHARES_MEMORY_MAX_WORK, may_share_memory, shares_memory, shares_memory_bounded};
 pub use views::{ArrayView, ArrayViewMut};

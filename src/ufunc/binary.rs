@@ -1,8 +1,8 @@
 //! Binary ufuncs: broadcasting, NumPy 2 promotion, typed kernels, `out=` and `outer`.
 
 use super::kernels::Map2;
-use super::promote::{out_target, result_type};
-use super::scalar::{FloatScalar, Scalar};
+use super::promote::{float_result, out_target, result_type};
+use super::scalar::{FloatScalar, IntScalar, Scalar};
 use crate::array::{ArrayViewMut, NdArray};
 use crate::dtype::{DType, Element};
 use crate::error::{Error, Result, shape_str};
@@ -30,10 +30,21 @@ pub enum BinaryOp {
     GreaterEqual,
     LogicalAnd,
     LogicalOr,
+    LogicalXor,
+    /// Integers and bool only.
+    BitwiseAnd,
+    BitwiseOr,
+    BitwiseXor,
+    /// Python's `%` (`np.mod`): the remainder takes the divisor's sign.
+    Remainder,
+    /// Python's `//`.
+    FloorDivide,
+    Arctan2,
+    Hypot,
 }
 
 impl BinaryOp {
-    pub const ALL: [BinaryOp; 17] = [
+    pub const ALL: [BinaryOp; 25] = [
         BinaryOp::Add,
         BinaryOp::Subtract,
         BinaryOp::Multiply,
@@ -51,6 +62,14 @@ impl BinaryOp {
         BinaryOp::GreaterEqual,
         BinaryOp::LogicalAnd,
         BinaryOp::LogicalOr,
+        BinaryOp::LogicalXor,
+        BinaryOp::BitwiseAnd,
+        BinaryOp::BitwiseOr,
+        BinaryOp::BitwiseXor,
+        BinaryOp::Remainder,
+        BinaryOp::FloorDivide,
+        BinaryOp::Arctan2,
+        BinaryOp::Hypot,
     ];
 
     /// NumPy's name for the ufunc.
@@ -74,6 +93,14 @@ impl BinaryOp {
             GreaterEqual => "greater_equal",
             LogicalAnd => "logical_and",
             LogicalOr => "logical_or",
+            LogicalXor => "logical_xor",
+            BitwiseAnd => "bitwise_and",
+            BitwiseOr => "bitwise_or",
+            BitwiseXor => "bitwise_xor",
+            Remainder => "remainder",
+            FloorDivide => "floor_divide",
+            Arctan2 => "arctan2",
+            Hypot => "hypot",
         }
     }
 
@@ -83,7 +110,16 @@ impl BinaryOp {
         let common = result_type(a, b);
         Ok(match self {
             Equal | NotEqual | Less | LessEqual | Greater | GreaterEqual => (common, DType::Bool),
-            LogicalAnd | LogicalOr => (DType::Bool, DType::Bool),
+            LogicalAnd | LogicalOr | LogicalXor => (DType::Bool, DType::Bool),
+            BitwiseAnd | BitwiseOr | BitwiseXor if common.is_float() => {
+                return Err(Error::invalid(format!(
+                    "ufunc '{}' not supported for the input types, and the inputs could not be safely coerced to any supported types according to the casting rule ''safe''",
+                    self.name()
+                )));
+            }
+            Arctan2 | Hypot => (float_result(common), float_result(common)),
+            // NumPy: bool // bool and bool % bool are int8.
+            Remainder | FloorDivide if common == DType::Bool => (DType::I8, DType::I8),
             Divide => {
                 let f = if common.is_float() {
                     common
@@ -236,13 +272,8 @@ unsafe fn run_loop(
     };
     // SAFETY: forwarded from the caller; operands are broadcast to the output's shape.
     unsafe {
-        match loop_dt {
-            DType::F32 => go.float::<f32>(op),
-            DType::F64 => go.float::<f64>(op),
-            _ => {
-                crate::dispatch_numeric!(loop_dt, T => go.numeric::<T>(op), bool => go.boolean(op))
-            }
-        }
+        crate::dispatch_kinds!(loop_dt, int I => go.int::<I>(op), float F => go.float::<F>(op),
+            bool => go.boolean(op))
     }
 }
 
@@ -320,9 +351,24 @@ impl Go<'_> {
                 LessEqual => self.run(|x: T, y: T| (x <= y) as u8),
                 Greater => self.run(|x: T, y: T| (x > y) as u8),
                 GreaterEqual => self.run(|x: T, y: T| (x >= y) as u8),
-                Divide | LogicalAnd | LogicalOr => {
-                    unreachable!("{op:?} never loops over {}", T::DTYPE)
-                }
+                Remainder => self.run(|x: T, y: T| x.remainder(y)),
+                FloorDivide => self.run(|x: T, y: T| x.floor_divide(y)),
+                _ => unreachable!("{op:?} has its own loops for {}", T::DTYPE),
+            }
+        }
+    }
+
+    /// # Safety
+    /// As `numeric`.
+    unsafe fn int<T: IntScalar>(&self, op: BinaryOp) -> Result<()> {
+        use BinaryOp::*;
+        // SAFETY: forwarded.
+        unsafe {
+            match op {
+                BitwiseAnd => self.run(|x: T, y: T| x.bitand(y)),
+                BitwiseOr => self.run(|x: T, y: T| x.bitor(y)),
+                BitwiseXor => self.run(|x: T, y: T| x.bitxor(y)),
+                _ => self.numeric::<T>(op),
             }
         }
     }
@@ -330,10 +376,13 @@ impl Go<'_> {
     /// # Safety
     /// As `numeric`.
     unsafe fn float<T: FloatScalar>(&self, op: BinaryOp) -> Result<()> {
+        use BinaryOp::*;
         // SAFETY: forwarded.
         unsafe {
             match op {
-                BinaryOp::Divide => self.run(|x: T, y: T| x.div(y)),
+                Divide => self.run(|x: T, y: T| x.div(y)),
+                Arctan2 => self.run(|x: T, y: T| x.atan2(y)),
+                Hypot => self.run(|x: T, y: T| x.hypot(y)),
                 _ => self.numeric::<T>(op),
             }
         }
@@ -352,16 +401,19 @@ impl Go<'_> {
                 Add | Maximum | Fmax | LogicalOr => {
                     self.run(move |x: u8, y: u8| (t(x) | t(y)) as u8)
                 }
-                Multiply | Minimum | Fmin | LogicalAnd => {
+                Multiply | Minimum | Fmin | LogicalAnd | BitwiseAnd => {
                     self.run(move |x: u8, y: u8| (t(x) & t(y)) as u8)
                 }
+                BitwiseOr => self.run(move |x: u8, y: u8| (t(x) | t(y)) as u8),
                 Equal => self.run(move |x: u8, y: u8| (t(x) == t(y)) as u8),
-                NotEqual => self.run(move |x: u8, y: u8| (t(x) != t(y)) as u8),
+                NotEqual | LogicalXor | BitwiseXor => {
+                    self.run(move |x: u8, y: u8| (t(x) != t(y)) as u8)
+                }
                 Less => self.run(move |x: u8, y: u8| (!t(x) & t(y)) as u8),
                 LessEqual => self.run(move |x: u8, y: u8| (!t(x) | t(y)) as u8),
                 Greater => self.run(move |x: u8, y: u8| (t(x) & !t(y)) as u8),
                 GreaterEqual => self.run(move |x: u8, y: u8| (t(x) | !t(y)) as u8),
-                Subtract | Divide | Power => unreachable!("{op:?} never loops over bool"),
+                _ => unreachable!("{op:?} never loops over bool"),
             }
         }
     }

@@ -127,3 +127,58 @@ impl<A: Copy, B: Copy, O: bytemuck::Pod, F: Fn(A, B) -> O + Sync> Kernel<2> for 
         [size_of::<A>(), size_of::<B>()]
     }
 }
+
+/// `out = f(a, b, c)`, for [`zip_map3`](super::zip_map3).
+pub struct Map3<A, B, C, O, F> {
+    f: F,
+    _p: PhantomData<fn(A, B, C) -> O>,
+}
+
+impl<A, B, C, O, F> Map3<A, B, C, O, F> {
+    pub fn new(f: F) -> Self {
+        Map3 { f, _p: PhantomData }
+    }
+}
+
+impl<A: Copy, B: Copy, C: Copy, O: Copy, F: Fn(A, B, C) -> O + Sync> Kernel<3>
+    for Map3<A, B, C, O, F>
+{
+    #[inline]
+    unsafe fn run(&self, out: *mut u8, os: isize, ins: [*const u8; 3], is: [isize; 3], n: usize) {
+        let f = &self.f;
+        // SAFETY: as in Map1: n in-bounds positions per operand, the output exclusively ours
+        // and disjoint from the inputs; slices only for contiguous runs at aligned addresses.
+        unsafe {
+            let contiguous = os == size_of::<O>() as isize
+                && is
+                    == [
+                        size_of::<A>() as isize,
+                        size_of::<B>() as isize,
+                        size_of::<C>() as isize,
+                    ]
+                && aligned::<O>(out)
+                && aligned::<A>(ins[0])
+                && aligned::<B>(ins[1])
+                && aligned::<C>(ins[2]);
+            if contiguous {
+                let a = std::slice::from_raw_parts(ins[0] as *const A, n);
+                let b = std::slice::from_raw_parts(ins[1] as *const B, n);
+                let c = std::slice::from_raw_parts(ins[2] as *const C, n);
+                let o = std::slice::from_raw_parts_mut(out as *mut O, n);
+                for i in 0..n {
+                    o[i] = f(a[i], b[i], c[i]);
+                }
+            } else {
+                for i in 0..n as isize {
+                    let x = (ins[0].offset(i * is[0]) as *const A).read_unaligned();
+                    let y = (ins[1].offset(i * is[1]) as *const B).read_unaligned();
+                    let z = (ins[2].offset(i * is[2]) as *const C).read_unaligned();
+                    (out.offset(i * os) as *mut O).write_unaligned(f(x, y, z));
+                }
+            }
+        }
+    }
+    fn input_sizes(&self) -> [usize; 3] {
+        [size_of::<A>(), size_of::<B>(), size_of::<C>()]
+    }
+}

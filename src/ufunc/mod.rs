@@ -8,9 +8,11 @@
 //! (`&a + &b`, `a += &b`) cannot return errors: they **panic** with the same message. Use the
 //! methods where input may be bad.
 
+mod accumulate;
 mod binary;
 mod exp;
 mod kernels;
+mod map;
 mod ops;
 mod promote;
 mod reduce;
@@ -18,15 +20,18 @@ mod row_sum;
 mod scalar;
 mod select;
 pub mod simd;
+mod statistics;
 mod unary;
 mod weak_scalar;
 
+pub use accumulate::{AccumulateOp, accumulate};
 pub use binary::{BinaryOp, binary, binary_into, outer};
+pub use map::{zip_map, zip_map3};
 pub(crate) use promote::out_target;
 pub use promote::{can_cast_same_kind, float_result, result_type, sum_result};
 pub use reduce::{ReduceOp, reduce};
 pub use select::where_;
-pub use unary::{UnaryOp, unary};
+pub use unary::{UnaryOp, round, unary};
 pub use weak_scalar::{ScalarValue, binary_scalar, scalar_binary, weak_scalar};
 
 #[cfg(test)]

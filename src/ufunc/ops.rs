@@ -53,6 +53,24 @@ binary_methods! {
     logical_and => LogicalAnd,
     /// `np.logical_or`.
     logical_or => LogicalOr,
+    /// `np.logical_xor`.
+    logical_xor => LogicalXor,
+    /// `np.bitwise_and` (integers and bool; `&a & &b`).
+    bitwise_and => BitwiseAnd,
+    /// `np.bitwise_or` (`&a | &b`).
+    bitwise_or => BitwiseOr,
+    /// `np.bitwise_xor` (`&a ^ &b`).
+    bitwise_xor => BitwiseXor,
+    /// `np.remainder` (`np.mod`, Python's `%`, the divisor's sign; `&a % &b`). Integers give
+    /// 0 for a zero divisor, floats NaN.
+    remainder => Remainder,
+    /// `np.floor_divide` (Python's `//`). Integers give 0 for a zero divisor, floats ±inf or
+    /// NaN.
+    floor_divide => FloorDivide,
+    /// `np.arctan2(self, other)`: the angle of the point (other, self).
+    arctan2 => Arctan2,
+    /// `np.hypot`.
+    hypot => Hypot,
 }
 
 macro_rules! unary_methods {
@@ -93,6 +111,51 @@ unary_methods! {
     isnan => IsNan,
     /// `np.isfinite`, bool output.
     isfinite => IsFinite,
+    /// `np.isinf`, bool output.
+    isinf => IsInf,
+    /// `np.sign`: -1, 0 or 1 in the input's dtype (NaN stays NaN; an error for bool).
+    sign => Sign,
+    /// `np.rint`: the nearest integer, half to even, as a float (integers give floats).
+    rint => Rint,
+    /// `np.trunc` (the identity for integers and bool).
+    trunc => Trunc,
+    /// `np.reciprocal`: `1 / x`; integers truncate and give 0 for 0 (NumPy: what the
+    /// platform's division gives, the minimum for int32 and int64 on x86).
+    reciprocal => Reciprocal,
+    /// `np.log1p`: `ln(1 + x)`, accurate near 0.
+    log1p => Log1p,
+    /// `np.expm1`: `exp(x) - 1`, accurate near 0.
+    expm1 => Expm1,
+    /// `np.log2`.
+    log2 => Log2,
+    /// `np.log10`.
+    log10 => Log10,
+    /// `np.tan`.
+    tan => Tan,
+    /// `np.arcsin`.
+    arcsin => Arcsin,
+    /// `np.arccos`.
+    arccos => Arccos,
+    /// `np.arctan`.
+    arctan => Arctan,
+    /// `np.sinh`.
+    sinh => Sinh,
+    /// `np.cosh`.
+    cosh => Cosh,
+    /// `np.logical_not`, bool output (NaN is true).
+    logical_not => LogicalNot,
+    /// `np.invert` (`np.bitwise_not`, `!&a`): integers and bool.
+    invert => Invert,
+    /// `np.bitwise_not`, the same as [`invert`](Self::invert).
+    bitwise_not => Invert,
+}
+
+impl NdArray {
+    /// `np.round(self, decimals)`: half to even; integers keep their dtype (see
+    /// [`round`](super::unary::round)).
+    pub fn round(&self, decimals: i32) -> Result<NdArray> {
+        super::unary::round(self, decimals)
+    }
 }
 
 macro_rules! reduce_methods {
@@ -237,6 +300,19 @@ std_binary_op! {
     Sub, sub, SubAssign, sub_assign => Subtract;
     Mul, mul, MulAssign, mul_assign => Multiply;
     Div, div, DivAssign, div_assign => Divide;
+    Rem, rem, RemAssign, rem_assign => Remainder;
+    BitAnd, bitand, BitAndAssign, bitand_assign => BitwiseAnd;
+    BitOr, bitor, BitOrAssign, bitor_assign => BitwiseOr;
+    BitXor, bitxor, BitXorAssign, bitxor_assign => BitwiseXor;
+}
+
+/// NumPy's `~a` (`np.invert`); panics for floats, as NumPy raises; use [`NdArray::invert`]
+/// for a `Result`.
+impl std::ops::Not for &NdArray {
+    type Output = NdArray;
+    fn not(self) -> NdArray {
+        std_panic(unary(UnaryOp::Invert, self))
+    }
 }
 
 /// Panics for bool arrays, as NumPy raises; use [`NdArray::neg`] for a `Result`.

@@ -33,6 +33,10 @@ pub enum ReduceOp {
     Prod,
     Min,
     Max,
+    /// `np.fmin.reduce`: NaN is skipped unless every element is NaN (`nanmin` of floats).
+    Fmin,
+    /// `np.fmax.reduce`.
+    Fmax,
     Mean,
     Any,
     All,
@@ -47,6 +51,8 @@ impl ReduceOp {
             ReduceOp::Prod => "prod",
             ReduceOp::Min => "minimum",
             ReduceOp::Max => "maximum",
+            ReduceOp::Fmin => "fmin",
+            ReduceOp::Fmax => "fmax",
             ReduceOp::Mean => "mean",
             ReduceOp::Any => "any",
             ReduceOp::All => "all",
@@ -90,7 +96,9 @@ pub fn reduce(
                 reduce_typed_dispatch(op, &a.astype(acc)?, &reduced)?
             }
         }
-        ReduceOp::Min | ReduceOp::Max => reduce_typed_dispatch(op, a, &reduced)?,
+        ReduceOp::Min | ReduceOp::Max | ReduceOp::Fmin | ReduceOp::Fmax => {
+            reduce_typed_dispatch(op, a, &reduced)?
+        }
         ReduceOp::Mean => {
             let acc = if a.dtype().is_float() {
                 a.dtype()
@@ -169,6 +177,8 @@ enum Kind {
     Prod,
     Min,
     Max,
+    Fmin,
+    Fmax,
 }
 
 impl Kind {
@@ -179,6 +189,8 @@ impl Kind {
             Kind::Prod => a.mul(b),
             Kind::Min => a.minimum(b),
             Kind::Max => a.maximum(b),
+            Kind::Fmin => a.fmin(b),
+            Kind::Fmax => a.fmax(b),
         }
     }
 }
@@ -189,6 +201,8 @@ fn reduce_typed<T: Scalar>(op: ReduceOp, a: &NdArray, reduced: &[bool]) -> Resul
         ReduceOp::Prod => Kind::Prod,
         ReduceOp::Min => Kind::Min,
         ReduceOp::Max => Kind::Max,
+        ReduceOp::Fmin => Kind::Fmin,
+        ReduceOp::Fmax => Kind::Fmax,
         _ => unreachable!("handled by reduce()"),
     };
     let shape = a.shape();
@@ -203,7 +217,7 @@ fn reduce_typed<T: Scalar>(op: ReduceOp, a: &NdArray, reduced: &[bool]) -> Resul
         // Zero is all-zero bytes in every numeric dtype: calloc'd memory, nothing to fill.
         Kind::Sum => NdArray::zeros(&kept, T::DTYPE)?,
         Kind::Prod => NdArray::full::<T>(&kept, T::ONE)?,
-        Kind::Min | Kind::Max => {
+        Kind::Min | Kind::Max | Kind::Fmin | Kind::Fmax => {
             if red_empty && kept.iter().all(|&d| d > 0) {
                 return Err(Error::invalid(format!(
                     "zero-size array to reduction operation {} which has no identity",
@@ -570,6 +584,8 @@ fn accumulate_body<T: Scalar>(out: &mut [T], src: &[T], kind: Kind) {
             .iter_mut()
             .zip(src)
             .for_each(|(o, &s)| *o = o.maximum(s)),
+        Kind::Fmin => out.iter_mut().zip(src).for_each(|(o, &s)| *o = o.fmin(s)),
+        Kind::Fmax => out.iter_mut().zip(src).for_each(|(o, &s)| *o = o.fmax(s)),
     }
 }
 
@@ -580,7 +596,7 @@ fn fold_run_body<T: Scalar>(s: &[T], kind: Kind) -> T {
     let init = match kind {
         Kind::Sum => T::ZERO,
         Kind::Prod => T::ONE,
-        Kind::Min | Kind::Max => s[0],
+        Kind::Min | Kind::Max | Kind::Fmin | Kind::Fmax => s[0],
     };
     let mut lanes = [init; 8];
     let chunks = s.chunks_exact(8);

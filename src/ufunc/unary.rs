@@ -2,7 +2,7 @@
 
 use super::kernels::Map1;
 use super::promote::float_result;
-use super::scalar::{FloatScalar, Scalar};
+use super::scalar::{FloatScalar, IntScalar, Scalar};
 use crate::array::NdArray;
 use crate::dtype::{DType, Element};
 use crate::error::{Error, Result};
@@ -24,10 +24,28 @@ pub enum UnaryOp {
     Ceil,
     IsNan,
     IsFinite,
+    Sign,
+    Rint,
+    Trunc,
+    IsInf,
+    Reciprocal,
+    Log1p,
+    Expm1,
+    Log2,
+    Log10,
+    Tan,
+    Arcsin,
+    Arccos,
+    Arctan,
+    Sinh,
+    Cosh,
+    LogicalNot,
+    /// `np.invert` (`bitwise_not`): integers and bool.
+    Invert,
 }
 
 impl UnaryOp {
-    pub const ALL: [UnaryOp; 13] = [
+    pub const ALL: [UnaryOp; 30] = [
         UnaryOp::Negative,
         UnaryOp::Abs,
         UnaryOp::Square,
@@ -41,6 +59,23 @@ impl UnaryOp {
         UnaryOp::Ceil,
         UnaryOp::IsNan,
         UnaryOp::IsFinite,
+        UnaryOp::Sign,
+        UnaryOp::Rint,
+        UnaryOp::Trunc,
+        UnaryOp::IsInf,
+        UnaryOp::Reciprocal,
+        UnaryOp::Log1p,
+        UnaryOp::Expm1,
+        UnaryOp::Log2,
+        UnaryOp::Log10,
+        UnaryOp::Tan,
+        UnaryOp::Arcsin,
+        UnaryOp::Arccos,
+        UnaryOp::Arctan,
+        UnaryOp::Sinh,
+        UnaryOp::Cosh,
+        UnaryOp::LogicalNot,
+        UnaryOp::Invert,
     ];
 
     pub fn name(self) -> &'static str {
@@ -59,7 +94,48 @@ impl UnaryOp {
             Ceil => "ceil",
             IsNan => "isnan",
             IsFinite => "isfinite",
+            Sign => "sign",
+            Rint => "rint",
+            Trunc => "trunc",
+            IsInf => "isinf",
+            Reciprocal => "reciprocal",
+            Log1p => "log1p",
+            Expm1 => "expm1",
+            Log2 => "log2",
+            Log10 => "log10",
+            Tan => "tan",
+            Arcsin => "arcsin",
+            Arccos => "arccos",
+            Arctan => "arctan",
+            Sinh => "sinh",
+            Cosh => "cosh",
+            LogicalNot => "logical_not",
+            Invert => "invert",
         }
+    }
+
+    /// Whether the ufunc is a float function (computed in floats, `float_result` dtype).
+    fn is_float_function(self) -> bool {
+        use UnaryOp::*;
+        matches!(
+            self,
+            Sqrt | Exp
+                | Log
+                | Sin
+                | Cos
+                | Tanh
+                | Rint
+                | Log1p
+                | Expm1
+                | Log2
+                | Log10
+                | Tan
+                | Arcsin
+                | Arccos
+                | Arctan
+                | Sinh
+                | Cosh
+        )
     }
 
     /// `(loop dtype, output dtype)` for an operand of dtype `d`, as NumPy 2.4 resolves them
@@ -72,9 +148,19 @@ impl UnaryOp {
                     "The numpy boolean negative, the `-` operator, is not supported, use the `~` operator or the logical_not function instead.",
                 ));
             }
-            Square if d == DType::Bool => (DType::I8, DType::I8),
-            Sqrt | Exp | Log | Sin | Cos | Tanh => (float_result(d), float_result(d)),
-            IsNan | IsFinite => (d, DType::Bool),
+            Sign if d == DType::Bool => {
+                return Err(Error::invalid(
+                    "ufunc 'sign' did not contain a loop with signature matching types <class 'numpy.dtypes.BoolDType'> -> None",
+                ));
+            }
+            Invert if d.is_float() => {
+                return Err(Error::invalid(
+                    "ufunc 'invert' not supported for the input types, and the inputs could not be safely coerced to any supported types according to the casting rule ''safe''",
+                ));
+            }
+            Square | Reciprocal if d == DType::Bool => (DType::I8, DType::I8),
+            _ if self.is_float_function() => (float_result(d), float_result(d)),
+            IsNan | IsFinite | IsInf | LogicalNot => (d, DType::Bool),
             _ => (d, d),
         })
     }
@@ -101,14 +187,62 @@ pub fn unary(op: UnaryOp, a: &NdArray) -> Result<NdArray> {
     // SAFETY: `out` is fresh, solely owned and packed with `a`'s shape; every element is
     // written by the engine; `a` is in bounds of its own buffer.
     unsafe {
-        match loop_dt {
-            DType::F32 => go.float::<f32>(op),
-            DType::F64 => go.float::<f64>(op),
-            _ => {
-                crate::dispatch_numeric!(loop_dt, T => go.numeric::<T>(op), bool => go.boolean(op))
+        crate::dispatch_kinds!(loop_dt, int I => go.int::<I>(op), float F => go.float::<F>(op),
+            bool => go.boolean(op))
+    }
+    Ok(out)
+}
+
+/// `np.round(a, decimals)`: half to even at `10^-decimals`. Floats compute
+/// `rint(x * 10^d) / 10^d` (for negative `d`, `rint(x / 10^-d) * 10^-d`) exactly as NumPy
+/// does, so `round(2.675, 2)` is 2.68 and `round(1e300, 10)` overflows to inf; integers keep
+/// their dtype (exact, wrapping where the rounded value leaves the type, as NumPy's does); bool
+/// rounds as float32 (NumPy: float16).
+pub fn round(a: &NdArray, decimals: i32) -> Result<NdArray> {
+    let loop_dt = if a.dtype() == DType::Bool {
+        DType::F32
+    } else {
+        a.dtype()
+    };
+    let a = if a.dtype() == loop_dt {
+        a.clone()
+    } else {
+        a.astype(loop_dt)?
+    };
+    let mut out = NdArray::for_overwrite(a.shape(), loop_dt)?;
+    if a.is_empty() {
+        return Ok(out);
+    }
+    let strides = out.strides().to_vec();
+    let go = Go {
+        a: &a,
+        out: out.data_mut_ptr()?,
+        out_strides: &strides,
+    };
+    fn float<T: FloatScalar>(go: &Go<'_>, decimals: i32) {
+        let f = T::from_f64(10f64.powf(decimals.unsigned_abs() as f64));
+        // SAFETY: as in `unary`: a fresh packed output of `a`'s shape, `a` of type `T`.
+        unsafe {
+            match decimals {
+                0 => go.run(|x: T| x.rint()),
+                1.. => go.run(move |x: T| x.mul(f).rint().div(f)),
+                _ => go.run(move |x: T| x.div(f).rint().mul(f)),
             }
         }
     }
+    fn int<T: IntScalar>(go: &Go<'_>, decimals: i32) {
+        let k = decimals.unsigned_abs();
+        // SAFETY: as in `float`.
+        unsafe {
+            if decimals >= 0 {
+                go.run(|x: T| x)
+            } else {
+                go.run(move |x: T| x.round_to_pow10(k))
+            }
+        }
+    }
+    crate::dispatch_kinds!(loop_dt, int I => int::<I>(&go, decimals),
+        float F => float::<F>(&go, decimals), bool => unreachable!("bool rounds as float32"));
     Ok(out)
 }
 
@@ -144,6 +278,8 @@ impl Go<'_> {
         unsafe { elementwise::run(self.a.shape(), self.out, self.out_strides, ins, bytes, &k) };
     }
 
+    /// The operations every numeric type has.
+    ///
     /// # Safety
     /// As `run`, with `a` of type `T`.
     unsafe fn numeric<T: Scalar>(&self, op: UnaryOp) {
@@ -156,11 +292,27 @@ impl Go<'_> {
                 Square => self.run(|x: T| x.mul(x)),
                 Floor => self.run(|x: T| x.floor()),
                 Ceil => self.run(|x: T| x.ceil()),
+                Trunc => self.run(|x: T| x.trunc()),
+                Sign => self.run(|x: T| x.sign()),
+                Reciprocal => self.run(|x: T| x.reciprocal()),
                 IsNan => self.run(|x: T| x.is_nan() as u8),
                 IsFinite => self.run(|x: T| x.is_finite() as u8),
-                Sqrt | Exp | Log | Sin | Cos | Tanh => {
-                    unreachable!("float functions loop over floats")
-                }
+                IsInf => self.run(|x: T| x.is_inf() as u8),
+                // NaN is true, as in NumPy.
+                LogicalNot => self.run(|x: T| (x == T::ZERO) as u8),
+                _ => unreachable!("{op:?} has its own loops for {}", T::DTYPE),
+            }
+        }
+    }
+
+    /// # Safety
+    /// As `numeric`.
+    unsafe fn int<T: IntScalar>(&self, op: UnaryOp) {
+        // SAFETY: forwarded.
+        unsafe {
+            match op {
+                UnaryOp::Invert => self.run(|x: T| x.invert()),
+                _ => self.numeric::<T>(op),
             }
         }
     }
@@ -178,6 +330,17 @@ impl Go<'_> {
                 Sin => self.run_compute(|x: T| x.sin()),
                 Cos => self.run_compute(|x: T| x.cos()),
                 Tanh => self.run_compute(|x: T| x.tanh()),
+                Rint => self.run(|x: T| x.rint()),
+                Log1p => self.run_compute(|x: T| x.log1p()),
+                Expm1 => self.run_compute(|x: T| x.expm1()),
+                Log2 => self.run_compute(|x: T| x.log2()),
+                Log10 => self.run_compute(|x: T| x.log10()),
+                Tan => self.run_compute(|x: T| x.tan()),
+                Arcsin => self.run_compute(|x: T| x.asin()),
+                Arccos => self.run_compute(|x: T| x.acos()),
+                Arctan => self.run_compute(|x: T| x.atan()),
+                Sinh => self.run_compute(|x: T| x.sinh()),
+                Cosh => self.run_compute(|x: T| x.cosh()),
                 _ => self.numeric::<T>(op),
             }
         }
@@ -190,12 +353,11 @@ impl Go<'_> {
         // SAFETY: forwarded.
         unsafe {
             match op {
-                Abs | Floor | Ceil => self.run(|x: u8| (x != 0) as u8),
-                IsNan => self.run(|_: u8| 0u8),
+                Abs | Floor | Ceil | Trunc => self.run(|x: u8| (x != 0) as u8),
+                IsNan | IsInf => self.run(|_: u8| 0u8),
                 IsFinite => self.run(|_: u8| 1u8),
-                Negative | Square | Sqrt | Exp | Log | Sin | Cos | Tanh => {
-                    unreachable!("resolved to other dtypes")
-                }
+                LogicalNot | Invert => self.run(|x: u8| (x == 0) as u8),
+                _ => unreachable!("{op:?} of bool resolves to another dtype or is an error"),
             }
         }
     }

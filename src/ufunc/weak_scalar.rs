@@ -150,6 +150,14 @@ scalar_methods! {
     greater_equal_scalar => GreaterEqual,
     logical_and_scalar => LogicalAnd,
     logical_or_scalar => LogicalOr,
+    logical_xor_scalar => LogicalXor,
+    bitwise_and_scalar => BitwiseAnd,
+    bitwise_or_scalar => BitwiseOr,
+    bitwise_xor_scalar => BitwiseXor,
+    remainder_scalar => Remainder,
+    floor_divide_scalar => FloorDivide,
+    arctan2_scalar => Arctan2,
+    hypot_scalar => Hypot,
 }
 
 macro_rules! std_scalar_op {
@@ -185,6 +193,7 @@ macro_rules! std_scalar_ops {
         std_scalar_op!($t, Sub, sub, SubAssign, sub_assign => Subtract);
         std_scalar_op!($t, Mul, mul, MulAssign, mul_assign => Multiply);
         std_scalar_op!($t, Div, div, DivAssign, div_assign => Divide);
+        std_scalar_op!($t, Rem, rem, RemAssign, rem_assign => Remainder);
     )*};
 }
 
