@@ -130,7 +130,7 @@ fn knn_and_radius_verbs_match_the_library() {
         text(&p("rd.npy")),
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let want = radius_neighbors(&a, &a, 0.5, &Metric::Euclidean, &CdistOptions::new()).unwrap();
+    let want = radius_neighbors(&a, &a, 0.5, (&Metric::Euclidean, &CdistOptions::new())).unwrap();
     for (file, arr) in [("ri.npy", &want.indices), ("rp.npy", &want.indptr)] {
         assert_eq!(
             load_npy(p(file)).unwrap().to_vec::<i64>().unwrap(),

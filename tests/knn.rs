@@ -148,7 +148,7 @@ fn bad_k_and_shapes_are_clear_errors() {
     let e = knn(&x, &x, 5, &Metric::Euclidean).unwrap_err().to_string();
     assert!(e.contains("(4)") && e.contains("k = 5"), "{e}");
     assert!(knn(&x, &y, 1, &Metric::Euclidean).is_err());
-    assert!(knn(&x, &x, 1, &Metric::minkowski(0.5)).is_err());
+    assert!(knn(&x, &x, 1, Metric::minkowski(0.5)).is_err());
 }
 
 #[test]

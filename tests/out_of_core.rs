@@ -296,8 +296,8 @@ proptest! {
         let metric: Metric = ["euclidean", "cityblock", "chebyshev"][which].parse().unwrap();
         let opts = CdistOptions::new();
         let full = cdist_with(&xa, &xb, &metric, &opts).unwrap().to_vec_f64().unwrap();
-        let r = radius_neighbors(&xa, &xb, radius, &metric, &opts).unwrap();
-        let counts = radius_count(&xa, &xb, radius, &metric, &opts).unwrap().to_vec::<i64>().unwrap();
+        let r = radius_neighbors(&xa, &xb, radius, (&metric, &opts)).unwrap();
+        let counts = radius_count(&xa, &xb, radius, (&metric, &opts)).unwrap().to_vec::<i64>().unwrap();
         let (indptr, idx, dist) = (r.indptr.to_vec::<i64>().unwrap(), r.indices.to_vec::<i64>().unwrap(),
             r.distances.to_vec::<f64>().unwrap());
         prop_assert_eq!(indptr.len(), n + 1);
@@ -312,7 +312,7 @@ proptest! {
         }
         prop_assert_eq!(idx, want_idx);
         prop_assert_eq!(dist, want_dist);
-        let (amin, dmin) = argmin_min(&xa, &xb, &metric, &opts).unwrap();
+        let (amin, dmin) = argmin_min(&xa, &xb, (&metric, &opts)).unwrap();
         let (amin, dmin) = (amin.to_vec::<i64>().unwrap(), dmin.to_vec::<f64>().unwrap());
         for i in 0..n {
             let row = &full[i * m..(i + 1) * m];
@@ -331,12 +331,12 @@ proptest! {
 fn radius_errors() {
     let x = NdArray::zeros(&[3, 2], DType::F64).unwrap();
     let o = CdistOptions::new();
-    assert!(radius_neighbors(&x, &x, f64::NAN, &Metric::Euclidean, &o).is_err());
+    assert!(radius_neighbors(&x, &x, f64::NAN, (&Metric::Euclidean, &o)).is_err());
     let empty = NdArray::zeros(&[0, 2], DType::F64).unwrap();
-    assert!(argmin_min(&x, &empty, &Metric::Euclidean, &o).is_err());
+    assert!(argmin_min(&x, &empty, (&Metric::Euclidean, &o)).is_err());
     // No rows of xb: every count is zero.
     assert_eq!(
-        radius_count(&x, &empty, 1.0, &Metric::Euclidean, &o)
+        radius_count(&x, &empty, 1.0, (&Metric::Euclidean, &o))
             .unwrap()
             .to_vec::<i64>()
             .unwrap(),

@@ -326,7 +326,7 @@ fn argmin_min(
     let (metric, opts) = (req.metric.clone(), req.opts.clone());
     let w = work(&xa, xb.shape()[0]);
     let (idx, dist) = run_call(py, &req.threads()?, w, move || {
-        distance::argmin_min(&xa, &xb, &metric, &opts)
+        distance::argmin_min(&xa, &xb, (&metric, &opts))
     })?
     .or_py()?;
     Ok((ArrayOwner::new(idx), ArrayOwner::new(dist)))
@@ -348,9 +348,9 @@ fn radius_neighbors(
     let w = work(&xa, xb.shape()[0]);
     let arrays = run_call(py, &req.threads()?, w, move || {
         if count_only {
-            distance::radius_count(&xa, &xb, radius, &metric, &opts).map(|c| vec![c])
+            distance::radius_count(&xa, &xb, radius, (&metric, &opts)).map(|c| vec![c])
         } else {
-            distance::radius_neighbors(&xa, &xb, radius, &metric, &opts)
+            distance::radius_neighbors(&xa, &xb, radius, (&metric, &opts))
                 .map(|r| vec![r.indptr, r.indices, r.distances])
         }
     })?

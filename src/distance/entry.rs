@@ -10,6 +10,7 @@ use super::metric::Metric;
 use super::options::{Backend, CdistOptions, Strategy};
 use super::pairwise::{self, ByRow, run_pairs, run_rows};
 use super::sink::{Post, Sink};
+use super::spec::MetricSpec;
 use super::stats;
 use super::tiled::run_tiled;
 use super::{broadcast, matmul_trick};
@@ -39,11 +40,16 @@ impl DistanceOutput for f64 {}
 /// assert_eq!(d.to_vec::<f64>()?, vec![0.0, 5.0]);
 /// # Ok::<(), ndstride::Error>(())
 /// ```
-pub fn cdist(xa: &NdArray, xb: &NdArray, metric: Metric) -> Result<NdArray> {
-    cdist_with(xa, xb, &metric, &CdistOptions::default())
+///
+/// `metric` is anything that converts into a [`MetricSpec`]: a metric (default options) or a
+/// pair `(metric, opts)`, as for every distance function.
+pub fn cdist<'a>(xa: &NdArray, xb: &NdArray, metric: impl Into<MetricSpec<'a>>) -> Result<NdArray> {
+    let spec = metric.into();
+    cdist_with(xa, xb, spec.metric(), spec.opts())
 }
 
-/// [`cdist`] with options (strategy, output dtype, threads, precision).
+/// [`cdist`] with options (strategy, output dtype, threads, precision): the same as
+/// `cdist(xa, xb, (metric, opts))`.
 pub fn cdist_with(
     xa: &NdArray,
     xb: &NdArray,
@@ -128,11 +134,12 @@ pub fn cdist_into<O: DistanceOutput>(
 /// assert_eq!(squareform(&v)?.shape(), &[3, 3]);
 /// # Ok::<(), ndstride::Error>(())
 /// ```
-pub fn pdist(x: &NdArray, metric: Metric) -> Result<NdArray> {
-    pdist_with(x, &metric, &CdistOptions::default())
+pub fn pdist<'a>(x: &NdArray, metric: impl Into<MetricSpec<'a>>) -> Result<NdArray> {
+    let spec = metric.into();
+    pdist_with(x, spec.metric(), spec.opts())
 }
 
-/// [`pdist`] with options.
+/// [`pdist`] with options: the same as `pdist(x, (metric, opts))`.
 pub fn pdist_with(x: &NdArray, metric: &Metric, opts: &CdistOptions) -> Result<NdArray> {
     let (n, d) = pdist_dims(x)?;
     let len = n

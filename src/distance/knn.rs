@@ -9,6 +9,7 @@ use super::input::cdist_dims;
 use super::knn_trick;
 use super::metric::Metric;
 use super::options::CdistOptions;
+use super::spec::MetricSpec;
 use crate::array::NdArray;
 use crate::error::{Error, Result};
 use crate::sort::select::offer;
@@ -34,8 +35,14 @@ pub struct Neighbors {
 /// assert_eq!(nn.distances.to_vec::<f64>()?, vec![1.0, 1.0]);
 /// # Ok::<(), ndstride::Error>(())
 /// ```
-pub fn knn(xa: &NdArray, xb: &NdArray, k: usize, metric: &Metric) -> Result<Neighbors> {
-    knn_with(xa, xb, k, metric, &CdistOptions::default())
+pub fn knn<'a>(
+    xa: &NdArray,
+    xb: &NdArray,
+    k: usize,
+    metric: impl Into<MetricSpec<'a>>,
+) -> Result<Neighbors> {
+    let spec = metric.into();
+    knn_with(xa, xb, k, spec.metric(), spec.opts())
 }
 
 /// [`knn`] with [`CdistOptions`] (strategy, threads, float32 accumulation; the output dtype
@@ -162,17 +169,18 @@ fn fold_row(list: &mut Vec<(f64, i64)>, k: usize, c0: usize, row: &[f64]) {
 /// use ndstride::{NdArray, distance::{argmin_min, CdistOptions, Metric}};
 /// let xb = NdArray::from_vec(vec![0.0, 10.0, 4.0], &[3, 1])?;
 /// let xa = NdArray::from_vec(vec![9.0f64, 1.0, 2.0], &[3, 1])?;
-/// let (idx, dist) = argmin_min(&xa, &xb, &Metric::Euclidean, &CdistOptions::new())?;
+/// let (idx, dist) = argmin_min(&xa, &xb, (&Metric::Euclidean, &CdistOptions::new()))?;
 /// assert_eq!(idx.to_vec::<i64>()?, vec![1, 0, 0]); // 2 is as far from 0 as from 4
 /// assert_eq!(dist.to_vec::<f64>()?, vec![1.0, 1.0, 2.0]);
 /// # Ok::<(), ndstride::Error>(())
 /// ```
-pub fn argmin_min(
+pub fn argmin_min<'a>(
     xa: &NdArray,
     xb: &NdArray,
-    metric: &Metric,
-    opts: &CdistOptions,
+    metric: impl Into<MetricSpec<'a>>,
 ) -> Result<(NdArray, NdArray)> {
+    let spec = metric.into();
+    let (metric, opts) = (spec.metric(), spec.opts());
     let m = cdist_dims(xa, xb)?.1;
     if m == 0 {
         return Err(Error::invalid(

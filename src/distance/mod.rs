@@ -42,6 +42,7 @@ mod options;
 mod pairwise;
 mod radius;
 mod sink;
+mod spec;
 mod squareform;
 mod stats;
 mod tiled;
@@ -54,6 +55,7 @@ pub use knn::{Neighbors, argmin_min, knn, knn_with};
 pub use metric::{METRIC_NAMES, Metric};
 pub use options::{Backend, CdistOptions, Strategy};
 pub use radius::{RadiusNeighbors, radius_count, radius_neighbors};
+pub use spec::MetricSpec;
 pub use squareform::squareform;
 
 /// The instruction set and register tile `(mr, nr)` of the f64 and f32 distance kernels on

@@ -2,8 +2,7 @@
 //! (see `fused`) is folded into per-row lists of the columns within the radius, or counts.
 
 use super::fused::{Block, fold_blocks};
-use super::metric::Metric;
-use super::options::CdistOptions;
+use super::spec::MetricSpec;
 use crate::array::NdArray;
 use crate::error::{Error, Result};
 
@@ -28,19 +27,20 @@ pub struct RadiusNeighbors {
 /// use ndstride::{NdArray, distance::{radius_neighbors, CdistOptions, Metric}};
 /// let xb = NdArray::from_vec(vec![0.0, 10.0, 1.0, 3.0], &[4, 1])?;
 /// let xa = NdArray::from_vec(vec![2.0f64, 20.0], &[2, 1])?;
-/// let r = radius_neighbors(&xa, &xb, 1.0, &Metric::Cityblock, &CdistOptions::new())?;
+/// let r = radius_neighbors(&xa, &xb, 1.0, (&Metric::Cityblock, &CdistOptions::new()))?;
 /// assert_eq!(r.indptr.to_vec::<i64>()?, vec![0, 2, 2]); // row 1 has none
 /// assert_eq!(r.indices.to_vec::<i64>()?, vec![2, 3]);
 /// assert_eq!(r.distances.to_vec::<f64>()?, vec![1.0, 1.0]);
 /// # Ok::<(), ndstride::Error>(())
 /// ```
-pub fn radius_neighbors(
+pub fn radius_neighbors<'a>(
     xa: &NdArray,
     xb: &NdArray,
     radius: f64,
-    metric: &Metric,
-    opts: &CdistOptions,
+    metric: impl Into<MetricSpec<'a>>,
 ) -> Result<RadiusNeighbors> {
+    let spec = metric.into();
+    let (metric, opts) = (spec.metric(), spec.opts());
     check_radius(radius)?;
     let init = |rows: std::ops::Range<usize>| vec![Vec::new(); rows.len()];
     let fold = |found: &mut Vec<Vec<(i64, f64)>>, block: &Block<'_>| {
@@ -73,13 +73,14 @@ pub fn radius_neighbors(
 
 /// The number of rows of `xb` within `radius` (`<=`) of each row of `xa`: int64, length `n`;
 /// [`radius_neighbors`] without storing the pairs.
-pub fn radius_count(
+pub fn radius_count<'a>(
     xa: &NdArray,
     xb: &NdArray,
     radius: f64,
-    metric: &Metric,
-    opts: &CdistOptions,
+    metric: impl Into<MetricSpec<'a>>,
 ) -> Result<NdArray> {
+    let spec = metric.into();
+    let (metric, opts) = (spec.metric(), spec.opts());
     check_radius(radius)?;
     let init = |rows: std::ops::Range<usize>| vec![0i64; rows.len()];
     let fold = |counts: &mut Vec<i64>, block: &Block<'_>| {

@@ -132,3 +132,38 @@ pub fn zip_map3<A: Element, B: Element, C: Element, O: Element>(
     unsafe { elementwise::run(&shape, ptr, &strides, ins, bytes, &Map3::new(f)) };
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    //! Small cases through the map and zip kernels (contiguous, strided, broadcast), small
+    //! enough for Miri.
+    use crate::{DType, NdArray, s};
+
+    #[test]
+    fn maps_and_zips_small() {
+        let a = NdArray::arange(12, DType::F64)
+            .unwrap()
+            .reshape(&[3, 4])
+            .unwrap();
+        let r = a.slice(s![.., ..;-2]).unwrap();
+        assert_eq!(
+            r.mapv(|x: f64| x as i16).unwrap().to_vec::<i16>().unwrap(),
+            [3, 1, 7, 5, 11, 9]
+        );
+        let col = NdArray::arange(3, DType::I32)
+            .unwrap()
+            .reshape(&[3, 1])
+            .unwrap();
+        let z = super::zip_map(&r, &col, |x: f64, k: i32| x + 100.0 * k as f64).unwrap();
+        assert_eq!(z.to_vec::<f64>().unwrap(), [3., 1., 107., 105., 211., 209.]);
+        let t = a.t();
+        let z3 = super::zip_map3(&t, &t, &NdArray::scalar(1u8), |x: f64, y: f64, o: u8| {
+            x * y + o as f64
+        })
+        .unwrap();
+        assert_eq!(z3.shape(), &[4, 3]);
+        assert_eq!(z3.to_vec::<f64>().unwrap()[..3], [1., 17., 65.]);
+        let floor = a.floor_divide(&NdArray::scalar(-5.0f64)).unwrap();
+        assert_eq!(floor.to_vec::<f64>().unwrap()[..3], [0., -1., -1.]);
+    }
+}

@@ -124,7 +124,7 @@ pub fn radius(xa: &Path, xb: Option<&Path>, args: &RadiusArgs) -> ndstride::Resu
     let (a, b) = inputs(xa, xb)?;
     let t = Instant::now();
     if args.count {
-        let counts = radius_count(&a, &b, args.radius, &metric, &opts)?;
+        let counts = radius_count(&a, &b, args.radius, (&metric, &opts))?;
         eprintln!(
             "radius {metric}: counted in {:.3} s",
             t.elapsed().as_secs_f64()
@@ -138,7 +138,7 @@ pub fn radius(xa: &Path, xb: Option<&Path>, args: &RadiusArgs) -> ndstride::Resu
             "radius: give --indptr P.npy for the row pointers, or --count".into(),
         ));
     };
-    let r = radius_neighbors(&a, &b, args.radius, &metric, &opts)?;
+    let r = radius_neighbors(&a, &b, args.radius, (&metric, &opts))?;
     eprintln!(
         "radius {metric}: {} pairs within {} in {:.3} s",
         r.indices.shape()[0],
