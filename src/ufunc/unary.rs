@@ -169,6 +169,23 @@ impl UnaryOp {
 /// Applies a unary ufunc, returning a new C-contiguous array.
 pub fn unary(op: UnaryOp, a: &NdArray) -> Result<NdArray> {
     let (loop_dt, out_dt) = op.dtypes(a.dtype())?;
+    with_output(a, loop_dt, out_dt, |go| {
+        // SAFETY: `go` describes a fresh packed output of `a`'s shape, `a` cast to `loop_dt`.
+        unsafe {
+            crate::dispatch_kinds!(loop_dt, int I => go.int::<I>(op), float F => go.float::<F>(op),
+                bool => go.boolean(op))
+        }
+    })
+}
+
+/// The frame every unary loop shares: `a` cast to `loop_dt`, a fresh packed output of
+/// `out_dt` in its shape, and `body` run on them (not for an empty array).
+fn with_output(
+    a: &NdArray,
+    loop_dt: DType,
+    out_dt: DType,
+    body: impl FnOnce(&Go<'_>),
+) -> Result<NdArray> {
     let a = if a.dtype() == loop_dt {
         a.clone()
     } else {
@@ -184,12 +201,9 @@ pub fn unary(op: UnaryOp, a: &NdArray) -> Result<NdArray> {
         out: out.data_mut_ptr()?,
         out_strides: &strides,
     };
-    // SAFETY: `out` is fresh, solely owned and packed with `a`'s shape; every element is
-    // written by the engine; `a` is in bounds of its own buffer.
-    unsafe {
-        crate::dispatch_kinds!(loop_dt, int I => go.int::<I>(op), float F => go.float::<F>(op),
-            bool => go.boolean(op))
-    }
+    // `out` is fresh, solely owned and packed with `a`'s shape; `body` writes every element
+    // through the engine, and `a` is in bounds of its own buffer.
+    body(&go);
     Ok(out)
 }
 
@@ -203,21 +217,6 @@ pub fn round(a: &NdArray, decimals: i32) -> Result<NdArray> {
         DType::F32
     } else {
         a.dtype()
-    };
-    let a = if a.dtype() == loop_dt {
-        a.clone()
-    } else {
-        a.astype(loop_dt)?
-    };
-    let mut out = NdArray::for_overwrite(a.shape(), loop_dt)?;
-    if a.is_empty() {
-        return Ok(out);
-    }
-    let strides = out.strides().to_vec();
-    let go = Go {
-        a: &a,
-        out: out.data_mut_ptr()?,
-        out_strides: &strides,
     };
     fn float<T: FloatScalar>(go: &Go<'_>, decimals: i32) {
         let f = T::from_f64(10f64.powf(decimals.unsigned_abs() as f64));
@@ -241,9 +240,10 @@ pub fn round(a: &NdArray, decimals: i32) -> Result<NdArray> {
             }
         }
     }
-    crate::dispatch_kinds!(loop_dt, int I => int::<I>(&go, decimals),
-        float F => float::<F>(&go, decimals), bool => unreachable!("bool rounds as float32"));
-    Ok(out)
+    with_output(a, loop_dt, loop_dt, |go| {
+        crate::dispatch_kinds!(loop_dt, int I => int::<I>(go, decimals),
+            float F => float::<F>(go, decimals), bool => unreachable!("bool rounds as float32"))
+    })
 }
 
 struct Go<'a> {
