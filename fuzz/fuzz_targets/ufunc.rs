@@ -48,17 +48,46 @@ fn operand(shape: &[usize], dtype: DType, layout: u8, bytes: &[u8]) -> Option<Nd
             // ones hold a marker value.
             let mut wide = shape.to_vec();
             *wide.last_mut()? *= 2;
-            let wide_vals: Vec<f64> = c.to_vec_f64().ok()?.into_iter().flat_map(|v| [v, 7.0]).collect();
-            let big = NdArray::from_vec(wide_vals, &wide).ok()?.astype(dtype).ok()?;
-            let items = vec![SliceItem::Ellipsis, SliceItem::Slice { start: None, stop: None, step: 2 }];
+            let wide_vals: Vec<f64> = c
+                .to_vec_f64()
+                .ok()?
+                .into_iter()
+                .flat_map(|v| [v, 7.0])
+                .collect();
+            let big = NdArray::from_vec(wide_vals, &wide)
+                .ok()?
+                .astype(dtype)
+                .ok()?;
+            let items = vec![
+                SliceItem::Ellipsis,
+                SliceItem::Slice {
+                    start: None,
+                    stop: None,
+                    step: 2,
+                },
+            ];
             big.slice(SliceInfo::new(items)).ok()?
         }
         4 if shape.iter().any(|&s| s > 1) => {
             // A broadcast view: one axis of length 1 stretched with stride 0.
             let k = shape.iter().position(|&s| s > 1)?;
-            let mut items = vec![SliceItem::Slice { start: None, stop: None, step: 1 }; shape.len()];
-            items[k] = SliceItem::Slice { start: Some(0), stop: Some(1), step: 1 };
-            c.slice(SliceInfo::new(items)).ok()?.broadcast_to(shape).ok()?
+            let mut items = vec![
+                SliceItem::Slice {
+                    start: None,
+                    stop: None,
+                    step: 1
+                };
+                shape.len()
+            ];
+            items[k] = SliceItem::Slice {
+                start: Some(0),
+                stop: Some(1),
+                step: 1,
+            };
+            c.slice(SliceInfo::new(items))
+                .ok()?
+                .broadcast_to(shape)
+                .ok()?
         }
         _ => c,
     })
@@ -66,7 +95,9 @@ fn operand(shape: &[usize], dtype: DType, layout: u8, bytes: &[u8]) -> Option<Nd
 
 fn shape_of(b: u8, nd: usize) -> Vec<usize> {
     // Sizes 0..=3 with 1 common (so that broadcasting succeeds often).
-    (0..nd).map(|i| [1, 2, 3, 1, 0, 2, 1, 3][(b as usize >> (3 * i)) % 8]).collect()
+    (0..nd)
+        .map(|i| [1, 2, 3, 1, 0, 2, 1, 3][(b as usize >> (3 * i)) % 8])
+        .collect()
 }
 
 fn element(a: &NdArray, idx: &[usize]) -> NdArray {
@@ -134,38 +165,68 @@ fuzz_target!(|data: &[u8]| {
             let (gv, rv) = (g.to_vec_f64().unwrap(), r.to_vec_f64().unwrap());
             let idx: Vec<Vec<usize>> = ndstride::iter::IndexIter::new(g.shape()).collect();
             for (k, i) in idx.iter().enumerate() {
-                assert!(same(gv[k], rv[k]), "{op:?} {ta}/{tb} at {i:?}: {} vs copies {}", gv[k], rv[k]);
+                assert!(
+                    same(gv[k], rv[k]),
+                    "{op:?} {ta}/{tb} at {i:?}: {} vs copies {}",
+                    gv[k],
+                    rv[k]
+                );
                 let one = binary(op, &element(&a, i), &element(&b, i)).unwrap();
                 let ov = one.to_vec_f64().unwrap()[0];
-                assert!(same(gv[k], ov), "{op:?} {ta}/{tb} at {i:?}: {} vs elementwise {ov}", gv[k]);
+                assert!(
+                    same(gv[k], ov),
+                    "{op:?} {ta}/{tb} at {i:?}: {} vs elementwise {ov}",
+                    gv[k]
+                );
             }
         }
         (Err(_), Err(_)) => {}
-        (g, r) => panic!("{op:?}: strided {:?} vs contiguous {:?}", g.as_ref().err(), r.as_ref().err()),
+        (g, r) => panic!(
+            "{op:?}: strided {:?} vs contiguous {:?}",
+            g.as_ref().err(),
+            r.as_ref().err()
+        ),
     }
 
     // In place with an aliasing right-hand side: a op= a.T (or a reversed view of itself).
     if nda > 0 {
         let mut owner = a.copy().unwrap();
-        let rhs = if la % 2 == 0 { owner.t() } else { owner.flip(0).unwrap() };
+        let rhs = if la % 2 == 0 {
+            owner.t()
+        } else {
+            owner.flip(0).unwrap()
+        };
         let expected = binary(op, &owner.copy().unwrap(), &rhs.copy().unwrap());
         let res = owner.apply_within(op, SliceInfo::default(), rhs);
         if res.is_ok() {
-            assert!(expected.is_ok(), "{op:?} in place succeeded where the copies fail");
+            assert!(
+                expected.is_ok(),
+                "{op:?} in place succeeded where the copies fail"
+            );
         }
-        if let (Ok(()), Ok(e)) = (&res, &expected) {
-            if e.dtype() == owner.dtype() && e.shape() == owner.shape() {
-                let (o, e) = (owner.to_vec_f64().unwrap(), e.to_vec_f64().unwrap());
-                for (x, y) in o.iter().zip(&e) {
-                    assert!(same(*x, *y), "{op:?} in place over an aliasing view: {x} vs {y}");
-                }
+        if let (Ok(()), Ok(e)) = (&res, &expected)
+            && e.dtype() == owner.dtype()
+            && e.shape() == owner.shape()
+        {
+            let (o, e) = (owner.to_vec_f64().unwrap(), e.to_vec_f64().unwrap());
+            for (x, y) in o.iter().zip(&e) {
+                assert!(
+                    same(*x, *y),
+                    "{op:?} in place over an aliasing view: {x} vs {y}"
+                );
             }
         }
     }
 
     // Reductions of the view against those of its contiguous copy.
-    let axes: Vec<isize> = (0..nda as isize).filter(|k| axes_bits >> k & 1 == 1).collect();
-    let axes = if axes_bits & 0x80 != 0 { None } else { Some(&axes[..]) };
+    let axes: Vec<isize> = (0..nda as isize)
+        .filter(|k| axes_bits >> k & 1 == 1)
+        .collect();
+    let axes = if axes_bits & 0x80 != 0 {
+        None
+    } else {
+        Some(&axes[..])
+    };
     let keep = axes_bits & 0x40 != 0;
     let got = reduce(red, &a, axes, keep);
     let reference = reduce(red, &a.copy().unwrap(), axes, keep);
@@ -173,19 +234,29 @@ fuzz_target!(|data: &[u8]| {
         (Ok(g), Ok(r)) => {
             assert_eq!(g.shape(), r.shape(), "{red:?} {axes:?}");
             assert_eq!(g.dtype(), r.dtype());
-            let exact = !(g.dtype().is_float() && matches!(red, ReduceOp::Sum | ReduceOp::Prod | ReduceOp::Mean));
+            let exact = !(g.dtype().is_float()
+                && matches!(red, ReduceOp::Sum | ReduceOp::Prod | ReduceOp::Mean));
             // Float sums and products follow the layout's order: allow rounding of the size
             // of eps · (number of terms) · (the largest term), and any non-finite result
             // (overflow, or inf·0, depends on the order too).
-            let eps = if g.dtype() == DType::F32 { f32::EPSILON as f64 } else { f64::EPSILON };
+            let eps = if g.dtype() == DType::F32 {
+                f32::EPSILON as f64
+            } else {
+                f64::EPSILON
+            };
             let av = a.astype(g.dtype()).unwrap().to_vec_f64().unwrap();
-            let biggest = av.iter().filter(|v| v.is_finite()).fold(1.0f64, |m, v| m.max(v.abs()));
+            let biggest = av
+                .iter()
+                .filter(|v| v.is_finite())
+                .fold(1.0f64, |m, v| m.max(v.abs()));
             let tol = 4.0 * eps * av.len().max(1) as f64 * biggest;
             for (x, y) in g.to_vec_f64().unwrap().iter().zip(r.to_vec_f64().unwrap()) {
                 let ok = if exact {
                     same(*x, y)
                 } else if red == ReduceOp::Prod {
-                    !x.is_finite() || !y.is_finite() || (x - y).abs() <= 64.0 * eps * x.abs().max(y.abs())
+                    !x.is_finite()
+                        || !y.is_finite()
+                        || (x - y).abs() <= 64.0 * eps * x.abs().max(y.abs())
                 } else {
                     !x.is_finite() || !y.is_finite() || (x - y).abs() <= tol
                 };
@@ -193,6 +264,10 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         (Err(_), Err(_)) => {}
-        (g, r) => panic!("{red:?}: view {:?} vs copy {:?}", g.as_ref().err(), r.as_ref().err()),
+        (g, r) => panic!(
+            "{red:?}: view {:?} vs copy {:?}",
+            g.as_ref().err(),
+            r.as_ref().err()
+        ),
     }
 });
