@@ -10,7 +10,7 @@ use super::radix::RadixKey;
 
 pub(crate) trait SortKey: crate::dtype::Element + Copy {
     type K: RadixKey;
-    /// Order-preserving and invertible (not called on NaN).
+    /// Order-preserving and invertible on numbers (what it gives for a NaN is not used).
     fn key(self) -> Self::K;
     fn from_key(k: Self::K) -> Self;
     /// Order-preserving, with equal values (±0, any NaN) mapped to one key; NaN the largest.

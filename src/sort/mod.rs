@@ -2,10 +2,15 @@
 //! (stable), `partition` and `argpartition`.
 //!
 //! Every lane (1-d run along the axis) is sorted on order-preserving unsigned keys
-//! (`keys`): by an LSD radix sort (`radix`) from a few thousand elements, by the standard
-//! comparison sorts below. Lanes run in parallel; one long lane splits each radix pass across
-//! threads. Selection ranks as the kNN searches do (`select`).
+//! (`keys`). Values with 64-bit keys (float64, int64, uint64) are sorted by a quicksort in
+//! AVX-512 registers where the CPU has it (`avx512_quicksort`, NumPy's design); otherwise, and
+//! for `argsort`'s (key, index) pairs, by an LSD radix sort (`radix`) from a few thousand
+//! elements and by the standard comparison sorts below that. Lanes run in parallel; one long
+//! lane splits its quicksort's halves, or each radix pass, across threads. Selection ranks as
+//! the kNN searches do (`select`).
 
+#[cfg(target_arch = "x86_64")]
+mod avx512_quicksort;
 mod keys;
 mod radix;
 pub(crate) mod select;
@@ -33,8 +38,9 @@ enum Job {
 }
 
 impl NdArray {
-    /// NumPy's `sort(a, axis)`: a sorted C-ordered copy, NaN last. Unlike NumPy's default
-    /// quicksort this is stable too (radix), though only `argsort` can show it.
+    /// NumPy's `sort(a, axis)`: a sorted C-ordered copy, NaN last. Where NumPy's order leaves
+    /// a choice, the output is still one answer: `-0.0` before `0.0`, and the NaNs (signs and
+    /// payloads kept) in their input order.
     ///
     /// ```
     /// use ndstride::NdArray;
@@ -104,7 +110,9 @@ fn along_lanes(a: &NdArray, axis: isize, job: impl Fn(usize) -> Result<Job>) -> 
         Job::Sort | Job::Partition(_) => src.dtype(),
         Job::ArgSort | Job::ArgPartition(_) => DType::I64,
     };
-    let mut out = NdArray::zeros(src.shape(), out_dtype)?;
+    // Every job writes each position of every lane (`lanes`), so the output needs no zeroing
+    // and may reuse a pooled buffer rather than fault in fresh pages.
+    let mut out = NdArray::for_overwrite(src.shape(), out_dtype)?;
     crate::dispatch_numeric!(src.dtype(), T => lanes::<T>(&src, &mut out, job)?,
         bool => lanes::<u8>(&src, &mut out, job)?);
     if ax == last {
@@ -168,6 +176,9 @@ fn run_lanes<T: Sync, O: Send>(
 /// Sorts or partitions one lane's values: the keys of the numbers, in `out` itself when a
 /// key has the value's size, NaNs moved to the end in their order.
 fn value_lane<T: SortKey>(src: &[T], out: &mut [T], job: Job, parallel: bool) -> Result<()> {
+    if job == Job::Sort && size_of::<T::K>() == size_of::<T>() {
+        return sort_in_place(src, out, parallel);
+    }
     let mut nans: Vec<T> = Vec::new();
     let mut keys_vec: Vec<T::K> = Vec::new();
     let in_place = size_of::<T::K>() == size_of::<T>();
@@ -213,7 +224,62 @@ fn value_lane<T: SortKey>(src: &[T], out: &mut [T], job: Job, parallel: bool) ->
     Ok(())
 }
 
+/// Sorts one lane's values through keys built in `out` itself (a key has the value's size).
+/// A NaN gets the largest key, which no number has, so NaNs sort last; they are then put back
+/// in their order, as themselves. The passes over the lane run branch-free, on both threads
+/// where `parallel`.
+fn sort_in_place<T: SortKey>(src: &[T], out: &mut [T], parallel: bool) -> Result<()> {
+    let keys: &mut [T::K] = bytemuck::cast_slice_mut(out);
+    let to_keys = |(keys, src): (&mut [T::K], &[T])| {
+        let mut nans = 0;
+        for (k, &x) in keys.iter_mut().zip(src) {
+            let nan = x.is_nan();
+            *k = if nan { T::K::MAX } else { x.key() };
+            nans += usize::from(nan);
+        }
+        nans
+    };
+    let nans: usize = if parallel {
+        let chunk = src
+            .len()
+            .div_ceil(rayon::current_num_threads())
+            .max(PARALLEL_MIN);
+        keys.par_chunks_mut(chunk)
+            .zip(src.par_chunks(chunk))
+            .map(to_keys)
+            .sum()
+    } else {
+        to_keys((keys, src))
+    };
+    sort_keys(keys, parallel)?;
+    let m = src.len() - nans;
+    let to_values = |keys: &mut [T::K]| {
+        for k in keys {
+            *k = bytemuck::cast(T::from_key(*k));
+        }
+    };
+    if parallel {
+        let chunk = m.div_ceil(rayon::current_num_threads()).max(PARALLEL_MIN);
+        keys[..m].par_chunks_mut(chunk).for_each(to_values);
+    } else {
+        to_values(&mut keys[..m]);
+    }
+    if nans > 0 {
+        for (o, &x) in out[m..].iter_mut().zip(src.iter().filter(|x| x.is_nan())) {
+            *o = x;
+        }
+    }
+    Ok(())
+}
+
 fn sort_keys<K: RadixKey + bytemuck::Pod>(keys: &mut [K], parallel: bool) -> Result<()> {
+    #[cfg(target_arch = "x86_64")]
+    if K::BITS == 64
+        && let Ok(wide) = bytemuck::try_cast_slice_mut::<K, u64>(keys)
+        && avx512_quicksort::sort(wide, parallel)
+    {
+        return Ok(());
+    }
     if keys.len() < RADIX_MIN {
         keys.sort_unstable();
         Ok(())

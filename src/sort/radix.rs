@@ -25,10 +25,12 @@ const PARALLEL_MIN_PER_THREAD: usize = if cfg!(miri) { 1 << 8 } else { 1 << 16 }
 /// An unsigned sort key.
 pub(crate) trait RadixKey: bytemuck::Pod + Ord + Send + Sync + 'static {
     const BITS: u32;
+    const MAX: Self;
     fn to_u64(self) -> u64;
 }
 impl RadixKey for u32 {
     const BITS: u32 = 32;
+    const MAX: u32 = u32::MAX;
     #[inline(always)]
     fn to_u64(self) -> u64 {
         self as u64
@@ -36,6 +38,7 @@ impl RadixKey for u32 {
 }
 impl RadixKey for u64 {
     const BITS: u32 = 64;
+    const MAX: u64 = u64::MAX;
     #[inline(always)]
     fn to_u64(self) -> u64 {
         self
