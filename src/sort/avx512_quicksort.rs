@@ -394,6 +394,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "Miri does not model AVX-512; the sort declines to run")]
     fn sorts_every_short_length_and_value_spread() {
         let mut keys = Keys(7);
         for n in 0..600 {
@@ -408,6 +409,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "Miri does not model AVX-512; the sort declines to run")]
     fn sorts_long_inputs_serial_and_on_threads() {
         let mut keys = Keys(11);
         for n in [1 << 12, (1 << 17) + 13, 1 << 20] {
@@ -425,6 +427,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "Miri does not model AVX-512; the sort declines to run")]
     fn the_depth_limit_still_sorts() {
         let mut keys = Keys(3);
         let mut v: Vec<u64> = (0..5000).map(|_| keys.next()).collect();
