@@ -21,7 +21,7 @@ use std::arch::x86_64::*;
 const LANES: usize = 8;
 /// Ranges up to this long are sorted by the network (16 registers).
 const NETWORK_MAX: usize = 16 * LANES;
-/// Vectors partitioned per loop turn (fewer, less predictable branches choosing a side).
+/// Vectors partitioned per loop turn (4 beat 2 and 8, which spills registers: BENCHMARKS.md).
 const UNROLL: usize = 4;
 /// Ranges at least this long split their two halves across threads.
 const PARALLEL_MIN: usize = 1 << 16;
@@ -57,7 +57,7 @@ fn quicksort(v: &mut [u64], depth: u32, parallel: bool) {
         return;
     }
     let pivot = choose_pivot(v);
-    let mut mid = partition(v, pivot);
+    let mid = partition(v, pivot);
     let mut right_from = mid;
     if mid == 0 {
         // The pivot is the minimum: every key is at least the pivot. The copies of it (keys
@@ -67,7 +67,6 @@ fn quicksort(v: &mut [u64], depth: u32, parallel: bool) {
             return;
         }
         right_from = partition(v, pivot + 1);
-        mid = 0;
     }
     let (left, rest) = v.split_at_mut(mid);
     let right = &mut rest[right_from - mid..];
