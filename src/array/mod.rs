@@ -249,7 +249,7 @@ impl NdArray {
         self.writeable = false;
     }
 
-    /// A one-line metadata dump in the style of the course's helper:
+    /// A one-line metadata dump as a Python dict, shape and strides as tuples:
     /// `{'shape': (3, 3), 'strides': (3, 1), 'dtype': int8, 'ndim': 2, 'offset': 0, 'flags': {...}}`.
     pub fn info(&self) -> String {
         let f = self.flags();

@@ -1,5 +1,5 @@
 //! The distance matrix block by block under a memory budget, each finished block of rows
-//! handed on at once: to a callback (scikit-learn's `pairwise_distances_chunked`, the seed's
+//! handed on at once: to a callback (scikit-learn's `pairwise_distances_chunked`, or
 //! `dask.delayed` over chunks without a scheduler) or to a `.npy` file on disk, so that a
 //! matrix far larger than memory is produced with bounded resident memory.
 //!
@@ -9,11 +9,12 @@
 use std::ops::Range;
 use std::path::Path;
 
-use super::entry::{DistanceOutput, cdist_into, check_out_dtype};
+use super::entry::{DistanceOutput, check_out_dtype};
 use super::input::cdist_dims;
+use super::job::Job;
 use super::metric::Metric;
 use super::options::{CdistOptions, Strategy};
-use super::stats;
+use super::output::OutputRows;
 use crate::array::{ArrayView, NdArray};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
@@ -66,20 +67,18 @@ where
     if n == 0 {
         return Ok(());
     }
-    let metric = stats::with_defaults(metric, xa, Some(xb), d)?;
-    // The inner calls run on the pool chosen below; the broadcast strategy's temporaries
-    // were counted in `rows`.
+    // The blocks run on the pool chosen below; the broadcast strategy's temporaries were
+    // counted in `rows`. The job fills in the data-derived defaults once, from all the data.
     let inner = CdistOptions {
-        threads: None,
-        out_dtype: O::DTYPE,
         memory_limit: usize::MAX,
         ..opts.clone()
     };
+    let job = Job::cdist(xa, xb, metric, &inner)?;
     let ranges: Vec<Range<usize>> = (0..n)
         .step_by(rows)
         .map(|r0| r0..(r0 + rows).min(n))
         .collect();
-    // Every element of a block is written by cdist_into before it is handed on.
+    // Every element of a block is written by the job before it is handed on.
     let mut ready = NdArray::for_overwrite(&[rows, m], O::DTYPE)?;
     let mut spare = if ranges.len() > 1 {
         NdArray::for_overwrite(&[rows, m], O::DTYPE)?
@@ -87,10 +86,10 @@ where
         NdArray::zeros(&[0, m], O::DTYPE)?
     };
     let compute = |buf: &mut NdArray, r: &Range<usize>| -> Result<()> {
-        let a = xa.slice(s![r.start as isize..r.end as isize, ..])?;
         let mut all = buf.view_mut::<O>()?;
         let mut block = all.slice_mut(&s![..r.len() as isize, ..])?;
-        cdist_into(&a, xb, &metric, &inner, &mut block)
+        job.block(r.clone(), 0..m)?
+            .run(OutputRows::matrix(&mut block)?)
     };
     let f = &mut f;
     let mut hand_on = |buf: &NdArray, r: &Range<usize>| -> Result<()> {

@@ -64,10 +64,15 @@ pub(crate) fn compute_dtype(xa: &NdArray, xb: Option<&NdArray>, accumulate_f64: 
 }
 
 /// A 2-D operand of element type `T`, readable in place through `mat`.
+///
+/// Invariant: `mat` describes `rows × cols` elements of `T`, aligned, inside the array kept
+/// here, which nothing writes while the operand lives.
 pub(crate) struct Operand<T> {
     /// Keeps the data `mat` points into alive (the input itself, or its converted copy).
     _array: NdArray,
     pub mat: MatRef<T>,
+    pub rows: usize,
+    pub cols: usize,
 }
 
 impl<T: Element> Operand<T> {
@@ -90,14 +95,25 @@ impl<T: Element> Operand<T> {
             rs: array.strides()[0] / isz,
             cs: array.strides()[1] / isz,
         };
-        Ok(Operand { _array: array, mat })
+        let (rows, cols) = (array.shape()[0], array.shape()[1]);
+        Ok(Operand {
+            _array: array,
+            mat,
+            rows,
+            cols,
+        })
     }
 
     /// Row `i` copied into `out` (`out.len()` = the number of columns).
     pub fn row_into(&self, i: usize, out: &mut [T]) {
+        assert!(
+            i < self.rows && out.len() == self.cols,
+            "row {i} of {}",
+            self.rows
+        );
         for (p, o) in out.iter_mut().enumerate() {
-            // SAFETY: `i` is a row and `p` a column of the array behind `mat` (callers pass
-            // `i < rows` and a `d`-long buffer); the array is alive while `self` is.
+            // SAFETY: `i` is a row and `p` a column of the array behind `mat` (checked above);
+            // the array is alive while `self` is (the invariant).
             *o = unsafe { *self.mat.at(i, p) };
         }
     }

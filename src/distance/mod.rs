@@ -1,5 +1,5 @@
 //! Pairwise distance matrices, `scipy.spatial.distance`'s `cdist`, `pdist` and `squareform`,
-//! with every SciPy metric and the course's three strategies side by side
+//! with every SciPy metric and three strategies side by side
 //! ([`Strategy::Simd`], [`Strategy::MatmulTrick`], [`Strategy::Broadcast`]).
 //!
 //! Inputs may have any dtype (integers and bool become float64, and boolean metrics see
@@ -10,58 +10,56 @@
 //! their inputs to float64 rows and compute in float64. The output is float64 unless
 //! [`CdistOptions::out_dtype`] says float32.
 //!
-//! Files, lowest first: `metric` and `options` (what is asked), `input` (checks, in-place
-//! operands), `sink` (where results go), `kernels` (register-blocked micro-kernels per
-//! instruction set), `tiled` (their cache-blocked, threaded driver), `lanes` (eight-lane sums
-//! and logarithm), `pairwise` (metrics without a kernel, and the tiled driver of all
-//! pair-at-a-time metrics), `canberra` (reciprocal-based quotients on AVX-512),
-//! `jensenshannon` (rows normalised once), `bits` (boolean metrics by popcount), `stats`
-//! (SciPy's data-derived defaults), `matmul_trick` and `broadcast` (the other strategies),
-//! `entry` (the public functions), `chunked` (the matrix block by block under a memory
-//! budget, to a callback or a `.npy` file), `fused` (the block driver of the reductions that
-//! never hold the full matrix), `knn` (k nearest neighbours, argmin), `radius` (radius
-//! neighbours), `squareform`.
+//! How a call flows:
+//!
+//! ```text
+//! entry (cdist, pdist, …)   checks shapes and options
+//!   → Job                    metric with SciPy's defaults filled in, route chosen once
+//!     → back end             DistanceBackend::run: cpu (register-blocked), strategies
+//!                            (matmul trick, broadcast) or cuda
+//!       → OutputRows         disjoint row blocks of the matrix or condensed vector
+//! chunked, neighbors         run sub-jobs block by block; never call the entry again
+//! ```
+//!
+//! Files: `metric`, `options`, `spec` (what is asked), `input` (shape rules, in-place
+//! operands), `stats` (SciPy's data-derived defaults), `job` and `backend` (the seam above),
+//! `output` (where results go), `entry` (the public functions), `chunked` (the matrix block
+//! by block under a memory budget, to a callback or a `.npy` file), `squareform`; folders
+//! `cpu/` (the register-blocked kernels and pair loops), `strategies/`, `neighbors/` (kNN,
+//! radius, argmin, the top-k list) and `cuda/`.
 
-mod bits;
-mod broadcast;
-mod canberra;
+mod backend;
 mod chunked;
+mod cpu;
 #[cfg(feature = "cuda")]
 mod cuda;
 mod entry;
-mod fused;
 mod input;
-mod jensenshannon;
-mod kernels;
-mod knn;
-mod knn_trick;
-mod lanes;
-mod matmul_trick;
+mod job;
 mod metric;
+mod neighbors;
 mod options;
-mod pairwise;
-mod radius;
-mod sink;
+mod output;
 mod spec;
 mod squareform;
 mod stats;
-mod tiled;
+mod strategies;
 
 pub use chunked::{cdist_chunked, cdist_to_npy};
 #[cfg(feature = "cuda")]
 pub use cuda::cdist_device;
 pub use entry::{DistanceOutput, cdist, cdist_into, cdist_with, pdist, pdist_with};
-pub use knn::{Neighbors, argmin_min, knn, knn_with};
 pub use metric::{METRIC_NAMES, Metric};
+pub use neighbors::knn::{Neighbors, argmin_min, knn, knn_with};
+pub use neighbors::radius::{RadiusNeighbors, radius_count, radius_neighbors};
 pub use options::{Backend, CdistOptions, Strategy};
-pub use radius::{RadiusNeighbors, radius_count, radius_neighbors};
 pub use spec::MetricSpec;
 pub use squareform::squareform;
 
 /// The instruction set and register tile `(mr, nr)` of the f64 and f32 distance kernels on
 /// this CPU, for benchmark labels.
 pub fn kernel_info() -> [(&'static str, &'static str, usize, usize); 2] {
-    use kernels::{DistFloat, KernelOp};
+    use cpu::kernels::{DistFloat, KernelOp};
     let d = f64::dist_kernel(KernelOp::Cityblock);
     let s = f32::dist_kernel(KernelOp::Cityblock);
     [("f64", d.isa, d.mr, d.nr), ("f32", s.isa, s.mr, s.nr)]

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 
-/// The three ways the course computes a distance matrix, each kept runnable.
+/// Three ways to compute a distance matrix, each kept runnable to compare.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Strategy {
     /// Register-blocked, cache-tiled kernels with the metric's own inner operation (exact, no

@@ -1,6 +1,6 @@
 //! `scipy.spatial.distance.squareform`: condensed vector ↔ square distance matrix.
 
-use super::sink::condensed_index;
+use super::output::condensed_index;
 use crate::array::NdArray;
 use crate::error::{Error, Result, shape_str};
 

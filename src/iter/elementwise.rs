@@ -15,6 +15,7 @@ use rayon::prelude::*;
 use super::plan::{AxisPlan, plan_axes};
 use super::transpose_tile::{TileBuffer, prefetch, transpose_into};
 use crate::cpu::{SimdLevel, simd_level};
+use crate::iter::send_ptr::SendPtr;
 use crate::layout::{Dims, Strides};
 
 /// Tile edge for transposed operands: 32 lines of 64 bytes per operand stay in L1 (measured best
@@ -55,14 +56,6 @@ pub trait Kernel<const N: usize>: Sync {
         [0; N]
     }
 }
-
-#[derive(Clone, Copy)]
-struct SendPtr<P>(P);
-// SAFETY: workers write disjoint output positions (disjoint ranges of the outermost axis of an
-// overlap-free output) and only read inputs.
-unsafe impl<P> Send for SendPtr<P> {}
-// SAFETY: as above.
-unsafe impl<P> Sync for SendPtr<P> {}
 
 /// Runs `kernel` over every element of `shape`.
 ///

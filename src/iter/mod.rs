@@ -10,6 +10,7 @@ mod copy;
 pub(crate) mod elementwise;
 mod offsets;
 mod plan;
+pub(crate) mod send_ptr;
 mod transpose_tile;
 
 pub(crate) use copy::copy_strided;

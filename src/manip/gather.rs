@@ -8,6 +8,7 @@ use crate::array::{ArrayView, NdArray};
 use crate::dtype::{DType, Element};
 use crate::error::{Error, Result, shape_str};
 use crate::iter::OffsetIter;
+use crate::iter::send_ptr::SendPtr;
 use crate::layout::broadcast_dims;
 
 /// Output bytes above which a gather is split across threads.
@@ -255,13 +256,6 @@ impl NdArray {
         Ok(out)
     }
 }
-
-#[derive(Clone, Copy)]
-struct SendPtr(*mut u8);
-// SAFETY: the gather's workers write disjoint output rows and only read the source.
-unsafe impl Send for SendPtr {}
-// SAFETY: as above.
-unsafe impl Sync for SendPtr {}
 
 /// Copies one row of `len` bytes; element-sized rows move as one load and store.
 ///

@@ -7,6 +7,7 @@ use rayon::prelude::*;
 
 use crate::buffer::Buffer;
 use crate::error::{Error, Result};
+use crate::iter::send_ptr::SendPtr;
 
 const DIGIT_BITS: u32 = 8;
 const BUCKETS: usize = 1 << DIGIT_BITS;
@@ -49,13 +50,6 @@ impl RadixKey for u64 {
 fn digit<K: RadixKey>(k: K, pass: u32) -> usize {
     ((k.to_u64() >> (pass * DIGIT_BITS)) as usize) & (BUCKETS - 1)
 }
-
-#[derive(Clone, Copy)]
-struct SendPtr<E>(*mut E);
-// SAFETY: each thread writes only the output positions its own offsets give it (disjoint).
-unsafe impl<E> Send for SendPtr<E> {}
-// SAFETY: as above.
-unsafe impl<E> Sync for SendPtr<E> {}
 
 /// Sorts `v` by `key`, stably. `parallel`: whether the work may be split across threads.
 pub(crate) fn radix_sort_by_key<E, K>(
@@ -103,7 +97,7 @@ where
 /// bucket by LSD passes, leaving the result in `v`.
 fn split_then_sort<E, K>(
     v: &mut [E],
-    scratch: SendPtr<E>,
+    scratch: SendPtr<*mut E>,
     key: &(impl Fn(&E) -> K + Sync),
     threads: usize,
 ) where

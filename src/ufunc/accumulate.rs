@@ -10,6 +10,7 @@ use super::scalar::Scalar;
 use crate::array::NdArray;
 use crate::error::{Error, Result};
 use crate::iter::elementwise::PARALLEL_BYTES;
+use crate::iter::send_ptr::SendPtr;
 use crate::layout::normalize_axis;
 
 /// The accumulations, with NumPy's names.
@@ -70,19 +71,6 @@ struct Lanes {
     outer: usize,
     len: usize,
     inner: usize,
-}
-
-#[derive(Clone, Copy)]
-struct SendPtr<T>(*mut T);
-// SAFETY: each thread writes only its own blocks of the output.
-unsafe impl<T> Send for SendPtr<T> {}
-// SAFETY: as above.
-unsafe impl<T> Sync for SendPtr<T> {}
-impl<T> SendPtr<T> {
-    /// Through a method, closures capture the whole (Send) wrapper, not the raw field.
-    fn get(self) -> *mut T {
-        self.0
-    }
 }
 
 /// # Safety

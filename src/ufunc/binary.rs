@@ -264,7 +264,7 @@ unsafe fn run_loop(
 ) -> Result<()> {
     // SAFETY: offsets of non-empty in-bounds layouts are inside their buffers.
     let out = unsafe { ptr.add(layout.offset) };
-    let go = Go {
+    let call = BinaryCall {
         a,
         b,
         out,
@@ -272,19 +272,19 @@ unsafe fn run_loop(
     };
     // SAFETY: forwarded from the caller; operands are broadcast to the output's shape.
     unsafe {
-        crate::dispatch_kinds!(loop_dt, int I => go.int::<I>(op), float F => go.float::<F>(op),
-            bool => go.boolean(op))
+        crate::dispatch_kinds!(loop_dt, int I => call.int::<I>(op), float F => call.float::<F>(op),
+            bool => call.boolean(op))
     }
 }
 
-struct Go<'a> {
+struct BinaryCall<'a> {
     a: &'a NdArray,
     b: &'a NdArray,
     out: *mut u8,
     out_strides: &'a [isize],
 }
 
-impl Go<'_> {
+impl BinaryCall<'_> {
     /// # Safety
     /// As `run_into`; `A`, `B` are the operands' element types and `O` the output's.
     unsafe fn run<A: Element, B: Element, O: Element>(

@@ -65,6 +65,7 @@ impl ReduceOp {
 /// Work below this many input bytes stays on one thread (the elementwise engine's measured
 /// crossover; a reduction moves fewer bytes per element, so this errs towards one thread).
 use crate::iter::elementwise::PARALLEL_BYTES;
+use crate::iter::send_ptr::SendPtr;
 
 /// Reduces `a` over `axes` (all axes when `None`).
 pub fn reduce(
@@ -172,7 +173,7 @@ fn reduce_typed_dispatch(op: ReduceOp, a: &NdArray, reduced: &[bool]) -> Result<
 
 /// How elements combine, and how a whole run reduces.
 #[derive(Clone, Copy)]
-enum Kind {
+enum Combiner {
     Sum,
     Prod,
     Min,
@@ -181,28 +182,28 @@ enum Kind {
     Fmax,
 }
 
-impl Kind {
+impl Combiner {
     #[inline(always)]
     fn combine<T: Scalar>(self, a: T, b: T) -> T {
         match self {
-            Kind::Sum => a.add(b),
-            Kind::Prod => a.mul(b),
-            Kind::Min => a.minimum(b),
-            Kind::Max => a.maximum(b),
-            Kind::Fmin => a.fmin(b),
-            Kind::Fmax => a.fmax(b),
+            Combiner::Sum => a.add(b),
+            Combiner::Prod => a.mul(b),
+            Combiner::Min => a.minimum(b),
+            Combiner::Max => a.maximum(b),
+            Combiner::Fmin => a.fmin(b),
+            Combiner::Fmax => a.fmax(b),
         }
     }
 }
 
 fn reduce_typed<T: Scalar>(op: ReduceOp, a: &NdArray, reduced: &[bool]) -> Result<NdArray> {
     let kind = match op {
-        ReduceOp::Sum => Kind::Sum,
-        ReduceOp::Prod => Kind::Prod,
-        ReduceOp::Min => Kind::Min,
-        ReduceOp::Max => Kind::Max,
-        ReduceOp::Fmin => Kind::Fmin,
-        ReduceOp::Fmax => Kind::Fmax,
+        ReduceOp::Sum => Combiner::Sum,
+        ReduceOp::Prod => Combiner::Prod,
+        ReduceOp::Min => Combiner::Min,
+        ReduceOp::Max => Combiner::Max,
+        ReduceOp::Fmin => Combiner::Fmin,
+        ReduceOp::Fmax => Combiner::Fmax,
         _ => unreachable!("handled by reduce()"),
     };
     let shape = a.shape();
@@ -215,9 +216,9 @@ fn reduce_typed<T: Scalar>(op: ReduceOp, a: &NdArray, reduced: &[bool]) -> Resul
     let red_empty = shape.iter().zip(reduced).any(|(d, r)| *r && *d == 0);
     let mut out = match kind {
         // Zero is all-zero bytes in every numeric dtype: calloc'd memory, nothing to fill.
-        Kind::Sum => NdArray::zeros(&kept, T::DTYPE)?,
-        Kind::Prod => NdArray::full::<T>(&kept, T::ONE)?,
-        Kind::Min | Kind::Max | Kind::Fmin | Kind::Fmax => {
+        Combiner::Sum => NdArray::zeros(&kept, T::DTYPE)?,
+        Combiner::Prod => NdArray::full::<T>(&kept, T::ONE)?,
+        Combiner::Min | Combiner::Max | Combiner::Fmin | Combiner::Fmax => {
             if red_empty && kept.iter().all(|&d| d > 0) {
                 return Err(Error::invalid(format!(
                     "zero-size array to reduction operation {} which has no identity",
@@ -274,24 +275,14 @@ fn reduce_typed<T: Scalar>(op: ReduceOp, a: &NdArray, reduced: &[bool]) -> Resul
     Ok(out)
 }
 
-#[derive(Clone, Copy)]
-struct SendPtr<P>(P);
-// SAFETY: threads write disjoint output positions (split along a kept axis) or their own
-// partial results; inputs are only read.
-unsafe impl<P> Send for SendPtr<P> {}
-// SAFETY: as above.
-unsafe impl<P> Sync for SendPtr<P> {}
-
-impl<P: Copy> SendPtr<P> {
-    /// Through a method, closures capture the whole (Send) wrapper, not the raw field.
-    fn get(self) -> P {
-        self.0
-    }
-}
-
 /// # Safety
 /// As in `reduce_typed`.
-unsafe fn reduce_parallel<T: Scalar>(plan: &AxisPlan, inp: *const u8, out: *mut u8, kind: Kind) {
+unsafe fn reduce_parallel<T: Scalar>(
+    plan: &AxisPlan,
+    inp: *const u8,
+    out: *mut u8,
+    kind: Combiner,
+) {
     let bytes = plan.size() * size_of::<T>();
     // Size first: small work never touches rayon (not even to ask for its thread count,
     // which would start the global pool).
@@ -347,8 +338,8 @@ unsafe fn reduce_parallel<T: Scalar>(plan: &AxisPlan, inp: *const u8, out: *mut 
     for &p in &partials[1..] {
         acc = match kind {
             // Each partial already includes `init`; add the others' contributions only.
-            Kind::Sum => acc.add(p.sub(init)),
-            Kind::Prod => acc.mul(p),
+            Combiner::Sum => acc.add(p.sub(init)),
+            Combiner::Prod => acc.mul(p),
             _ => kind.combine(acc, p),
         };
     }
@@ -367,7 +358,7 @@ unsafe fn reduce_planned_body<T: Scalar>(
     plan: &AxisPlan,
     inp: *const u8,
     out: *mut u8,
-    kind: Kind,
+    kind: Combiner,
 ) {
     let nd = plan.ndim();
     if nd == 0 {
@@ -475,7 +466,7 @@ struct Tile {
 /// # Safety
 /// Every position of the tile is in bounds for the input and the output.
 #[inline(always)]
-unsafe fn reduce_tile<T: Scalar>(t: &Tile, inp: *const u8, out: *mut u8, kind: Kind) {
+unsafe fn reduce_tile<T: Scalar>(t: &Tile, inp: *const u8, out: *mut u8, kind: Combiner) {
     let w = size_of::<T>() as isize;
     let aligned = |p: *const u8, step: isize| {
         (p as usize).is_multiple_of(align_of::<T>()) && step % align_of::<T>() as isize == 0
@@ -486,7 +477,7 @@ unsafe fn reduce_tile<T: Scalar>(t: &Tile, inp: *const u8, out: *mut u8, kind: K
             // The run is reduced: one output element per row (`sum(axis=-1)`).
             if t.is == w
                 && aligned(inp, t.row_in)
-                && matches!(kind, Kind::Sum)
+                && matches!(kind, Combiner::Sum)
                 && T::DTYPE.is_float()
                 && row_sum::add_row_sums(T::DTYPE, inp, t.row_in, t.rows, t.n, out, t.row_out)
             {
@@ -495,7 +486,7 @@ unsafe fn reduce_tile<T: Scalar>(t: &Tile, inp: *const u8, out: *mut u8, kind: K
                 for r in 0..t.rows as isize {
                     let row = std::slice::from_raw_parts(inp.offset(r * t.row_in) as *const T, t.n);
                     let v = match kind {
-                        Kind::Sum if T::DTYPE.is_float() => pairwise_body(row),
+                        Combiner::Sum if T::DTYPE.is_float() => pairwise_body(row),
                         _ => fold_run_body(row, kind),
                     };
                     let o = out.offset(r * t.row_out) as *mut T;
@@ -530,12 +521,12 @@ unsafe fn reduce_tile<T: Scalar>(t: &Tile, inp: *const u8, out: *mut u8, kind: K
 
 dispatched!(
     /// [`reduce_tile`] compiled for the running CPU.
-    unsafe fn reduce_tile_dispatched<T: Scalar>(t: &Tile, inp: *const u8, out: *mut u8, kind: Kind) => reduce_tile
+    unsafe fn reduce_tile_dispatched<T: Scalar>(t: &Tile, inp: *const u8, out: *mut u8, kind: Combiner) => reduce_tile
 );
 
 dispatched!(
     /// [`reduce_planned_body`] compiled for the running CPU.
-    unsafe fn reduce_planned<T: Scalar>(plan: &AxisPlan, inp: *const u8, out: *mut u8, kind: Kind) => reduce_planned_body
+    unsafe fn reduce_planned<T: Scalar>(plan: &AxisPlan, inp: *const u8, out: *mut u8, kind: Combiner) => reduce_planned_body
 );
 
 /// Reduces `n >= 1` elements at byte stride `stride`.
@@ -543,19 +534,19 @@ dispatched!(
 /// # Safety
 /// The `n` elements are in bounds.
 #[inline(always)]
-unsafe fn reduce_run<T: Scalar>(p: *const u8, stride: isize, n: usize, kind: Kind) -> T {
+unsafe fn reduce_run<T: Scalar>(p: *const u8, stride: isize, n: usize, kind: Combiner) -> T {
     let w = size_of::<T>() as isize;
     if stride == w && (p as usize).is_multiple_of(align_of::<T>()) {
         // SAFETY: contiguous, aligned, in bounds.
         let s = unsafe { std::slice::from_raw_parts(p as *const T, n) };
         return match kind {
-            Kind::Sum if T::DTYPE.is_float() => pairwise_body(s),
+            Combiner::Sum if T::DTYPE.is_float() => pairwise_body(s),
             _ => fold_run_body(s, kind),
         };
     }
     // SAFETY: in bounds; unaligned reads.
     let at = |i: usize| unsafe { (p.offset(i as isize * stride) as *const T).read_unaligned() };
-    if matches!(kind, Kind::Sum) && T::DTYPE.is_float() {
+    if matches!(kind, Combiner::Sum) && T::DTYPE.is_float() {
         // Pairwise over a gathered block keeps NumPy's accuracy for strided runs too.
         let mut acc = T::ZERO;
         let mut buf = [T::ZERO; 1024];
@@ -572,31 +563,31 @@ unsafe fn reduce_run<T: Scalar>(p: *const u8, stride: isize, n: usize, kind: Kin
 }
 
 #[inline(always)]
-fn accumulate_body<T: Scalar>(out: &mut [T], src: &[T], kind: Kind) {
+fn accumulate_body<T: Scalar>(out: &mut [T], src: &[T], kind: Combiner) {
     match kind {
-        Kind::Sum => out.iter_mut().zip(src).for_each(|(o, &s)| *o = o.add(s)),
-        Kind::Prod => out.iter_mut().zip(src).for_each(|(o, &s)| *o = o.mul(s)),
-        Kind::Min => out
+        Combiner::Sum => out.iter_mut().zip(src).for_each(|(o, &s)| *o = o.add(s)),
+        Combiner::Prod => out.iter_mut().zip(src).for_each(|(o, &s)| *o = o.mul(s)),
+        Combiner::Min => out
             .iter_mut()
             .zip(src)
             .for_each(|(o, &s)| *o = o.minimum(s)),
-        Kind::Max => out
+        Combiner::Max => out
             .iter_mut()
             .zip(src)
             .for_each(|(o, &s)| *o = o.maximum(s)),
-        Kind::Fmin => out.iter_mut().zip(src).for_each(|(o, &s)| *o = o.fmin(s)),
-        Kind::Fmax => out.iter_mut().zip(src).for_each(|(o, &s)| *o = o.fmax(s)),
+        Combiner::Fmin => out.iter_mut().zip(src).for_each(|(o, &s)| *o = o.fmin(s)),
+        Combiner::Fmax => out.iter_mut().zip(src).for_each(|(o, &s)| *o = o.fmax(s)),
     }
 }
 
 #[inline(always)]
-fn fold_run_body<T: Scalar>(s: &[T], kind: Kind) -> T {
+fn fold_run_body<T: Scalar>(s: &[T], kind: Combiner) -> T {
     // Eight independent lanes let the loop vectorise; it only reorders operations that are
     // associative here (wrapping integer add/mul, min, max; float sums go pairwise instead).
     let init = match kind {
-        Kind::Sum => T::ZERO,
-        Kind::Prod => T::ONE,
-        Kind::Min | Kind::Max | Kind::Fmin | Kind::Fmax => s[0],
+        Combiner::Sum => T::ZERO,
+        Combiner::Prod => T::ONE,
+        Combiner::Min | Combiner::Max | Combiner::Fmin | Combiner::Fmax => s[0],
     };
     let mut lanes = [init; 8];
     let chunks = s.chunks_exact(8);

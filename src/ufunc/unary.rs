@@ -169,11 +169,11 @@ impl UnaryOp {
 /// Applies a unary ufunc, returning a new C-contiguous array.
 pub fn unary(op: UnaryOp, a: &NdArray) -> Result<NdArray> {
     let (loop_dt, out_dt) = op.dtypes(a.dtype())?;
-    with_output(a, loop_dt, out_dt, |go| {
-        // SAFETY: `go` describes a fresh packed output of `a`'s shape, `a` cast to `loop_dt`.
+    with_output(a, loop_dt, out_dt, |call| {
+        // SAFETY: `call` describes a fresh packed output of `a`'s shape, `a` cast to `loop_dt`.
         unsafe {
-            crate::dispatch_kinds!(loop_dt, int I => go.int::<I>(op), float F => go.float::<F>(op),
-                bool => go.boolean(op))
+            crate::dispatch_kinds!(loop_dt, int I => call.int::<I>(op), float F => call.float::<F>(op),
+                bool => call.boolean(op))
         }
     })
 }
@@ -184,7 +184,7 @@ fn with_output(
     a: &NdArray,
     loop_dt: DType,
     out_dt: DType,
-    body: impl FnOnce(&Go<'_>),
+    body: impl FnOnce(&UnaryCall<'_>),
 ) -> Result<NdArray> {
     let a = if a.dtype() == loop_dt {
         a.clone()
@@ -196,14 +196,14 @@ fn with_output(
         return Ok(out);
     }
     let strides = out.strides().to_vec();
-    let go = Go {
+    let call = UnaryCall {
         a: &a,
         out: out.data_mut_ptr()?,
         out_strides: &strides,
     };
     // `out` is fresh, solely owned and packed with `a`'s shape; `body` writes every element
     // through the engine, and `a` is in bounds of its own buffer.
-    body(&go);
+    body(&call);
     Ok(out)
 }
 
@@ -218,41 +218,41 @@ pub fn round(a: &NdArray, decimals: i32) -> Result<NdArray> {
     } else {
         a.dtype()
     };
-    fn float<T: FloatScalar>(go: &Go<'_>, decimals: i32) {
+    fn float<T: FloatScalar>(call: &UnaryCall<'_>, decimals: i32) {
         let f = T::from_f64(10f64.powf(decimals.unsigned_abs() as f64));
         // SAFETY: as in `unary`: a fresh packed output of `a`'s shape, `a` of type `T`.
         unsafe {
             match decimals {
-                0 => go.run(|x: T| x.rint()),
-                1.. => go.run(move |x: T| x.mul(f).rint().div(f)),
-                _ => go.run(move |x: T| x.div(f).rint().mul(f)),
+                0 => call.run(|x: T| x.rint()),
+                1.. => call.run(move |x: T| x.mul(f).rint().div(f)),
+                _ => call.run(move |x: T| x.div(f).rint().mul(f)),
             }
         }
     }
-    fn int<T: IntScalar>(go: &Go<'_>, decimals: i32) {
+    fn int<T: IntScalar>(call: &UnaryCall<'_>, decimals: i32) {
         let k = decimals.unsigned_abs();
         // SAFETY: as in `float`.
         unsafe {
             if decimals >= 0 {
-                go.run(|x: T| x)
+                call.run(|x: T| x)
             } else {
-                go.run(move |x: T| x.round_to_pow10(k))
+                call.run(move |x: T| x.round_to_pow10(k))
             }
         }
     }
-    with_output(a, loop_dt, loop_dt, |go| {
-        crate::dispatch_kinds!(loop_dt, int I => int::<I>(go, decimals),
-            float F => float::<F>(go, decimals), bool => unreachable!("bool rounds as float32"))
+    with_output(a, loop_dt, loop_dt, |call| {
+        crate::dispatch_kinds!(loop_dt, int I => int::<I>(call, decimals),
+            float F => float::<F>(call, decimals), bool => unreachable!("bool rounds as float32"))
     })
 }
 
-struct Go<'a> {
+struct UnaryCall<'a> {
     a: &'a NdArray,
     out: *mut u8,
     out_strides: &'a [isize],
 }
 
-impl Go<'_> {
+impl UnaryCall<'_> {
     /// # Safety
     /// `out`/`out_strides` describe a fresh packed output of `a`'s shape; `A`/`O` are the types.
     unsafe fn run<A: Element, O: Element>(&self, f: impl Fn(A) -> O + Sync) {

@@ -2,11 +2,12 @@
 //! rows and columns in which cdist and kNN stream their inputs and outputs through a device
 //! memory budget. Pure arithmetic, tested without a GPU.
 
+use super::plan::GpuOp;
 use crate::dtype::DType;
 
 /// The register tile of a kernel (as `DEFINE_OPS` in kernels/cdist.cu sets it).
-pub(super) fn tile(t: DType, op: &str) -> (usize, usize) {
-    if t == DType::F32 && op != "braycurtis" {
+pub(super) fn tile(t: DType, op: GpuOp) -> (usize, usize) {
+    if t == DType::F32 && op != GpuOp::BrayCurtis {
         (128, 128)
     } else {
         (64, 64)
@@ -19,7 +20,7 @@ pub(super) fn type_name(t: DType) -> &'static str {
 
 /// The name of the cdist kernel computing `op` in `t` with output `o` (`DEFINE_CDIST` in
 /// kernels/cdist.cu), e.g. `cdist_f32_f64_cityblock`.
-pub(super) fn cdist_kernel(t: DType, o: DType, op: &str) -> String {
+pub(super) fn cdist_kernel(t: DType, o: DType, op: GpuOp) -> String {
     format!("cdist_{}_{}_{op}", type_name(t), type_name(o))
 }
 

@@ -81,6 +81,7 @@ pub(super) fn run<T: Element + DeviceRepr + ValidAsZeroBits>(
         let (col_base, fresh) = (blk.c0 as i64, i32::from(blk.c0 == 0));
         let (a_view, b_view): (CudaView<'_, T>, CudaView<'_, T>) =
             (a_dev.slice(..), b_dev.slice(..));
+        let post_code = plan.post.code();
         let mut launch = stream.launch_builder(&func);
         launch
             .arg(&a_view)
@@ -90,7 +91,7 @@ pub(super) fn run<T: Element + DeviceRepr + ValidAsZeroBits>(
             .arg(&d32)
             .arg(&k32)
             .arg(&plan.p)
-            .arg(&plan.post)
+            .arg(&post_code)
             .arg(&a_sides)
             .arg(&b_sides)
             .arg(&mut dist_dev)

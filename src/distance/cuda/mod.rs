@@ -37,15 +37,19 @@ pub(crate) fn default_device() -> Result<Device> {
         .map_err(|e| Error::Cuda(e.trim_start_matches("CUDA: ").to_string()))
 }
 
+/// `Ok` where a kernel computes `metric` over `d` features (for seuclidean and mahalanobis
+/// without their defaults: once they are filled in, when they are usable).
+pub(crate) fn supports(metric: &Metric, d: usize) -> Result<()> {
+    match metric {
+        Metric::SEuclidean { v: None } | Metric::Mahalanobis { vi: None } => Ok(()),
+        _ => plan(metric, d).map(|_| ()),
+    }
+}
+
 /// Whether `Backend::Auto` should use the GPU for this problem.
 pub(crate) fn auto_picks_gpu(metric: &Metric, n: usize, m: usize, d: usize) -> bool {
     let work = n as u128 * m as u128 * d.max(1) as u128;
-    let has_kernel = match metric {
-        // Defaults not filled in yet: the kernel exists once they are (when they are usable).
-        Metric::SEuclidean { v: None } | Metric::Mahalanobis { vi: None } => true,
-        _ => plan(metric, d).is_ok(),
-    };
-    work >= AUTO_MIN_WORK && has_kernel && Device::is_available()
+    work >= AUTO_MIN_WORK && supports(metric, d).is_ok() && Device::is_available()
 }
 
 /// The type the kernels compute in: the inputs' compute type, except that counts of ones are
@@ -84,7 +88,8 @@ pub(crate) fn cdist(
     let device = default_device()?;
     let t = kernel_dtype(compute_dtype(xa, Some(xb), opts.accumulate_f64), &plan, d);
     let budget = device_budget(&device, opts)?;
-    fn go<T, O>(
+    /// The streamed cdist in compute type `T`, output `O`.
+    fn cdist_in<T, O>(
         device: &Device,
         (xa, xb): (&NdArray, &NdArray),
         plan: &GpuPlan,
@@ -100,10 +105,10 @@ pub(crate) fn cdist(
     }
     let (x, dims) = ((xa, xb), (n, m, d));
     match (t, opts.out_dtype) {
-        (DType::F32, DType::F32) => go::<f32, f32>(&device, x, &plan, dims, budget),
-        (DType::F32, _) => go::<f32, f64>(&device, x, &plan, dims, budget),
-        (_, DType::F32) => go::<f64, f32>(&device, x, &plan, dims, budget),
-        _ => go::<f64, f64>(&device, x, &plan, dims, budget),
+        (DType::F32, DType::F32) => cdist_in::<f32, f32>(&device, x, &plan, dims, budget),
+        (DType::F32, _) => cdist_in::<f32, f64>(&device, x, &plan, dims, budget),
+        (_, DType::F32) => cdist_in::<f64, f32>(&device, x, &plan, dims, budget),
+        _ => cdist_in::<f64, f64>(&device, x, &plan, dims, budget),
     }
 }
 

@@ -238,6 +238,7 @@ fn run_device<T: Element + DeviceRepr + ValidAsZeroBits, O: Element + DeviceRepr
             };
             let mut out_rows = out.slice_mut(r0 * m * size_of::<O>()..);
             let rows32 = as_i32(rows, "rows")?;
+            let post_code = plan.post.code();
             let mut launch = stream.launch_builder(&func);
             launch
                 .arg(&a_rows)
@@ -248,7 +249,7 @@ fn run_device<T: Element + DeviceRepr + ValidAsZeroBits, O: Element + DeviceRepr
                 .arg(&d32)
                 .arg(&ldo)
                 .arg(&plan.p)
-                .arg(&plan.post)
+                .arg(&post_code)
                 .arg(&a_side)
                 .arg(&b_sides);
             // SAFETY: as in streamed::run: A's rows from r0 (rows × d packed T), B (m × d),

@@ -10,22 +10,113 @@ use crate::array::NdArray;
 use crate::dtype::Element;
 use crate::error::{Error, Result};
 
-/// `post` codes of the kernels (enum Post in kernels/cdist.cu).
-pub(super) const POST_IDENTITY: i32 = 0;
-pub(super) const POST_SQRT: i32 = 1;
-pub(super) const POST_ROOT_P: i32 = 2;
-pub(super) const POST_COSINE: i32 = 3;
-pub(super) const POST_MEAN: i32 = 4;
-pub(super) const POST_TRICK_SQ: i32 = 5;
-pub(super) const POST_TRICK: i32 = 6;
-pub(super) const POST_JENSENSHANNON: i32 = 7;
-pub(super) const POST_JACCARD: i32 = 10;
-pub(super) const POST_DICE: i32 = 11;
-pub(super) const POST_ROGERSTANIMOTO: i32 = 12;
-pub(super) const POST_RUSSELLRAO: i32 = 13;
-pub(super) const POST_SOKALSNEATH: i32 = 14;
-pub(super) const POST_YULE: i32 = 15;
-pub(super) const POST_KULCZYNSKI1: i32 = 16;
+/// The kernels' inner operations (enum Op in kernels/cdist.cu; `name` is the suffix of the
+/// kernels' names, `OPCODE_name` there).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum GpuOp {
+    SqEuclidean = 0,
+    Cityblock = 1,
+    Chebyshev = 2,
+    Dot = 3,
+    Minkowski = 4,
+    Canberra = 5,
+    BrayCurtis = 6,
+    Hamming = 7,
+    JensenShannon = 8,
+}
+
+impl GpuOp {
+    #[cfg(test)]
+    pub(super) const ALL: [GpuOp; 9] = [
+        GpuOp::SqEuclidean,
+        GpuOp::Cityblock,
+        GpuOp::Chebyshev,
+        GpuOp::Dot,
+        GpuOp::Minkowski,
+        GpuOp::Canberra,
+        GpuOp::BrayCurtis,
+        GpuOp::Hamming,
+        GpuOp::JensenShannon,
+    ];
+
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            GpuOp::SqEuclidean => "sqeuclidean",
+            GpuOp::Cityblock => "cityblock",
+            GpuOp::Chebyshev => "chebyshev",
+            GpuOp::Dot => "dot",
+            GpuOp::Minkowski => "minkowski",
+            GpuOp::Canberra => "canberra",
+            GpuOp::BrayCurtis => "braycurtis",
+            GpuOp::Hamming => "hamming",
+            GpuOp::JensenShannon => "jensenshannon",
+        }
+    }
+}
+
+impl std::fmt::Display for GpuOp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The kernels' last step per output element (enum Post in kernels/cdist.cu, whose codes
+/// are the discriminants: [`Epilogue::code`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Epilogue {
+    Identity = 0,
+    Sqrt = 1,
+    /// `x^(1/p)`.
+    RootP = 2,
+    /// `1 − clip(x · inv_a[i] · inv_b[j], −1, 1)`.
+    Cosine = 3,
+    /// `x / d`.
+    Mean = 4,
+    /// The matmul trick: `max(‖a‖² + ‖b‖² − 2·a·b, 0)`, the sides holding squared norms.
+    TrickSq = 5,
+    /// Its square root.
+    Trick = 6,
+    JensenShannon = 7,
+    /// The boolean metrics from `ntt` and the rows' counts of true.
+    Jaccard = 10,
+    Dice = 11,
+    /// Also sokalmichener.
+    RogersTanimoto = 12,
+    RussellRao = 13,
+    SokalSneath = 14,
+    Yule = 15,
+    Kulczynski1 = 16,
+}
+
+impl Epilogue {
+    #[cfg(test)]
+    pub(super) const ALL: [Epilogue; 15] = [
+        Epilogue::Identity,
+        Epilogue::Sqrt,
+        Epilogue::RootP,
+        Epilogue::Cosine,
+        Epilogue::Mean,
+        Epilogue::TrickSq,
+        Epilogue::Trick,
+        Epilogue::JensenShannon,
+        Epilogue::Jaccard,
+        Epilogue::Dice,
+        Epilogue::RogersTanimoto,
+        Epilogue::RussellRao,
+        Epilogue::SokalSneath,
+        Epilogue::Yule,
+        Epilogue::Kulczynski1,
+    ];
+
+    /// The kernels' `post` argument.
+    pub(super) fn code(self) -> i32 {
+        self as i32
+    }
+
+    fn is_boolean(self) -> bool {
+        self.code() >= Epilogue::Jaccard.code()
+    }
+}
 
 /// How the rows are prepared: on the host before upload (`prepared_rows`), or on the device
 /// for device arrays (the `prep_S_T` kernel, the same arithmetic).
@@ -87,20 +178,20 @@ impl RowSide {
     }
 }
 
-pub(super) fn row_side(post: i32) -> RowSide {
+pub(super) fn row_side(post: Epilogue) -> RowSide {
     match post {
-        POST_COSINE => RowSide::InverseNorm,
-        POST_TRICK | POST_TRICK_SQ => RowSide::SquaredNorm,
-        POST_JENSENSHANNON => RowSide::JensenShannonFlag,
-        p if p >= POST_JACCARD => RowSide::Count,
+        Epilogue::Cosine => RowSide::InverseNorm,
+        Epilogue::Trick | Epilogue::TrickSq => RowSide::SquaredNorm,
+        Epilogue::JensenShannon => RowSide::JensenShannonFlag,
+        p if p.is_boolean() => RowSide::Count,
         _ => RowSide::Unused,
     }
 }
 
-/// A kernel (by op name), its last step, Minkowski's p, and the row preparation.
+/// A kernel (by its inner operation), its last step, Minkowski's p, and the row preparation.
 pub(super) struct GpuPlan {
-    pub(super) op: &'static str,
-    pub(super) post: i32,
+    pub(super) op: GpuOp,
+    pub(super) post: Epilogue,
     pub(super) p: f64,
     pub(super) prep: Prep,
 }
@@ -121,21 +212,21 @@ pub(super) fn plan(metric: &Metric, d: usize) -> Result<GpuPlan> {
         prep: Prep::None,
     };
     Ok(match metric {
-        Metric::SqEuclidean => plain("sqeuclidean", POST_IDENTITY),
-        Metric::Euclidean => plain("sqeuclidean", POST_SQRT),
-        Metric::Cityblock => plain("cityblock", POST_IDENTITY),
-        Metric::Chebyshev => plain("chebyshev", POST_IDENTITY),
-        Metric::Cosine => plain("dot", POST_COSINE),
+        Metric::SqEuclidean => plain(GpuOp::SqEuclidean, Epilogue::Identity),
+        Metric::Euclidean => plain(GpuOp::SqEuclidean, Epilogue::Sqrt),
+        Metric::Cityblock => plain(GpuOp::Cityblock, Epilogue::Identity),
+        Metric::Chebyshev => plain(GpuOp::Chebyshev, Epilogue::Identity),
+        Metric::Cosine => plain(GpuOp::Dot, Epilogue::Cosine),
         Metric::Correlation => GpuPlan {
             prep: Prep::Center,
-            ..plain("dot", POST_COSINE)
+            ..plain(GpuOp::Dot, Epilogue::Cosine)
         },
-        Metric::Canberra => plain("canberra", POST_IDENTITY),
-        Metric::BrayCurtis => plain("braycurtis", POST_IDENTITY),
-        Metric::Hamming => plain("hamming", POST_MEAN),
+        Metric::Canberra => plain(GpuOp::Canberra, Epilogue::Identity),
+        Metric::BrayCurtis => plain(GpuOp::BrayCurtis, Epilogue::Identity),
+        Metric::Hamming => plain(GpuOp::Hamming, Epilogue::Mean),
         Metric::JensenShannon => GpuPlan {
             prep: Prep::Probability,
-            ..plain("jensenshannon", POST_JENSENSHANNON)
+            ..plain(GpuOp::JensenShannon, Epilogue::JensenShannon)
         },
         Metric::Jaccard
         | Metric::Dice
@@ -146,18 +237,18 @@ pub(super) fn plan(metric: &Metric, d: usize) -> Result<GpuPlan> {
         | Metric::Yule
         | Metric::Kulczynski1 => {
             let post = match metric {
-                Metric::Jaccard => POST_JACCARD,
-                Metric::Dice => POST_DICE,
-                Metric::RogersTanimoto | Metric::SokalMichener => POST_ROGERSTANIMOTO,
-                Metric::RussellRao => POST_RUSSELLRAO,
-                Metric::SokalSneath => POST_SOKALSNEATH,
-                Metric::Yule => POST_YULE,
-                _ => POST_KULCZYNSKI1,
+                Metric::Jaccard => Epilogue::Jaccard,
+                Metric::Dice => Epilogue::Dice,
+                Metric::RogersTanimoto | Metric::SokalMichener => Epilogue::RogersTanimoto,
+                Metric::RussellRao => Epilogue::RussellRao,
+                Metric::SokalSneath => Epilogue::SokalSneath,
+                Metric::Yule => Epilogue::Yule,
+                _ => Epilogue::Kulczynski1,
             };
             // ntt = a · b of the 0/1 rows; the other counts follow from the rows' counts.
             GpuPlan {
                 prep: Prep::Boolean,
-                ..plain("dot", post)
+                ..plain(GpuOp::Dot, post)
             }
         }
         Metric::Minkowski { p, w } => {
@@ -169,22 +260,22 @@ pub(super) fn plan(metric: &Metric, d: usize) -> Result<GpuPlan> {
             if *p == 1.0 {
                 GpuPlan {
                     prep: prep(1.0),
-                    ..plain("cityblock", POST_IDENTITY)
+                    ..plain(GpuOp::Cityblock, Epilogue::Identity)
                 }
             } else if *p == 2.0 {
                 GpuPlan {
                     prep: prep(0.5),
-                    ..plain("sqeuclidean", POST_SQRT)
+                    ..plain(GpuOp::SqEuclidean, Epilogue::Sqrt)
                 }
             } else if p.is_infinite() {
                 if w.is_some() {
                     return Err(unsupported(metric));
                 }
-                plain("chebyshev", POST_IDENTITY)
+                plain(GpuOp::Chebyshev, Epilogue::Identity)
             } else {
                 GpuPlan {
-                    op: "minkowski",
-                    post: POST_ROOT_P,
+                    op: GpuOp::Minkowski,
+                    post: Epilogue::RootP,
                     p: *p,
                     prep: prep(1.0 / p),
                 }
@@ -193,13 +284,13 @@ pub(super) fn plan(metric: &Metric, d: usize) -> Result<GpuPlan> {
         Metric::SEuclidean { v: Some(v) } if v.iter().all(|&v| v > 0.0 && v.is_finite()) => {
             GpuPlan {
                 prep: Prep::Scale(v.iter().map(|v| 1.0 / v.sqrt()).collect()),
-                ..plain("sqeuclidean", POST_SQRT)
+                ..plain(GpuOp::SqEuclidean, Epilogue::Sqrt)
             }
         }
         Metric::Mahalanobis { vi: Some(vi) } => match stats::cholesky(vi, d) {
             Some(l) => GpuPlan {
                 prep: Prep::Transform(l),
-                ..plain("sqeuclidean", POST_SQRT)
+                ..plain(GpuOp::SqEuclidean, Epilogue::Sqrt)
             },
             None => return Err(unsupported(metric)),
         },
@@ -207,16 +298,16 @@ pub(super) fn plan(metric: &Metric, d: usize) -> Result<GpuPlan> {
     })
 }
 
-/// The matmul-trick form of a euclidean-family plan (`‖a‖² + ‖b‖² − 2·a·b`, the seed's
-/// CuPy lab): the same prepared rows through the `dot` kernel. `None` for other metrics.
+/// The matmul-trick form of a euclidean-family plan (`‖a‖² + ‖b‖² − 2·a·b`, as CuPy
+/// code writes it): the same prepared rows through the `dot` kernel. `None` for other metrics.
 pub(super) fn trick_plan(plan: GpuPlan) -> Option<GpuPlan> {
     let post = match (plan.op, plan.post) {
-        ("sqeuclidean", POST_IDENTITY) => POST_TRICK_SQ,
-        ("sqeuclidean", POST_SQRT) => POST_TRICK,
+        (GpuOp::SqEuclidean, Epilogue::Identity) => Epilogue::TrickSq,
+        (GpuOp::SqEuclidean, Epilogue::Sqrt) => Epilogue::Trick,
         _ => return None,
     };
     Some(GpuPlan {
-        op: "dot",
+        op: GpuOp::Dot,
         post,
         ..plan
     })
@@ -227,7 +318,7 @@ pub(super) fn trick_plan(plan: GpuPlan) -> Option<GpuPlan> {
 /// other metrics are an error under it, as on the CPU. The other strategies name CPU loop
 /// shapes and all mean the tiled kernels here.
 pub(super) fn strategy_plan(plan: GpuPlan, metric: &Metric, strategy: Strategy) -> Result<GpuPlan> {
-    if strategy != Strategy::MatmulTrick || plan.post == POST_COSINE {
+    if strategy != Strategy::MatmulTrick || plan.post == Epilogue::Cosine {
         return Ok(plan);
     }
     trick_plan(plan).ok_or_else(|| {
@@ -299,10 +390,10 @@ pub(super) fn prepared_rows<T: Element>(
 /// distances, as the CPU back end does, so that both see the same ties.
 pub(super) fn knn_plan(metric: &Metric, d: usize) -> Result<(GpuPlan, bool)> {
     let p = plan(metric, d)?;
-    Ok(if p.op == "sqeuclidean" && p.post == POST_SQRT {
+    Ok(if p.op == GpuOp::SqEuclidean && p.post == Epilogue::Sqrt {
         (
             GpuPlan {
-                post: POST_IDENTITY,
+                post: Epilogue::Identity,
                 ..p
             },
             true,
@@ -310,4 +401,80 @@ pub(super) fn knn_plan(metric: &Metric, d: usize) -> Result<(GpuPlan, bool)> {
     } else {
         (p, false)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    //! The Rust enums against the C enums of kernels/cdist.cu that the launches pass codes of.
+    use super::*;
+
+    /// `NAME = code` entries of `enum name { … };` in the kernel source.
+    fn c_enum(name: &str) -> Vec<(String, i32)> {
+        let src = include_str!("../../../kernels/cdist.cu");
+        let start = src
+            .find(&format!("enum {name} {{"))
+            .unwrap_or_else(|| panic!("enum {name} is not in kernels/cdist.cu"));
+        let body = &src[start..start + src[start..].find("};").unwrap()];
+        body.lines()
+            .skip(1)
+            .filter_map(|l| {
+                let l = l.split("//").next().unwrap().trim().trim_end_matches(',');
+                let (k, v) = l.split_once('=')?;
+                Some((k.trim().to_string(), v.trim().parse().unwrap()))
+            })
+            .collect()
+    }
+
+    fn sorted(mut v: Vec<(String, i32)>) -> Vec<(String, i32)> {
+        v.sort_by_key(|e| e.1);
+        v
+    }
+
+    #[test]
+    fn codes_match_the_kernel_source() {
+        let ops = GpuOp::ALL.map(|o| (format!("OP_{}", o.name().to_uppercase()), o as i32));
+        assert_eq!(sorted(ops.to_vec()), sorted(c_enum("Op")));
+
+        let post_names = [
+            (Epilogue::Identity, "IDENTITY"),
+            (Epilogue::Sqrt, "SQRT"),
+            (Epilogue::RootP, "ROOT_P"),
+            (Epilogue::Cosine, "COSINE"),
+            (Epilogue::Mean, "MEAN"),
+            (Epilogue::TrickSq, "TRICK_SQ"),
+            (Epilogue::Trick, "TRICK"),
+            (Epilogue::JensenShannon, "JENSENSHANNON"),
+            (Epilogue::Jaccard, "JACCARD"),
+            (Epilogue::Dice, "DICE"),
+            (Epilogue::RogersTanimoto, "ROGERSTANIMOTO"),
+            (Epilogue::RussellRao, "RUSSELLRAO"),
+            (Epilogue::SokalSneath, "SOKALSNEATH"),
+            (Epilogue::Yule, "YULE"),
+            (Epilogue::Kulczynski1, "KULCZYNSKI1"),
+        ];
+        assert_eq!(post_names.map(|p| p.0), Epilogue::ALL);
+        let posts = post_names.map(|(e, n)| (format!("POST_{n}"), e.code()));
+        assert_eq!(sorted(posts.to_vec()), sorted(c_enum("Post")));
+
+        let preps = [
+            (Prep::None, "NONE"),
+            (Prep::Scale(vec![]), "SCALE"),
+            (Prep::Transform(vec![]), "TRANSFORM"),
+            (Prep::Center, "CENTER"),
+            (Prep::Boolean, "BOOLEAN"),
+            (Prep::Probability, "PROBABILITY"),
+        ]
+        .map(|(p, n)| (format!("PREP_{n}"), p.kernel_code().0));
+        assert_eq!(sorted(preps.to_vec()), sorted(c_enum("Prep")));
+
+        let sides = [
+            (RowSide::Unused, "UNUSED"),
+            (RowSide::InverseNorm, "INVERSE_NORM"),
+            (RowSide::SquaredNorm, "SQUARED_NORM"),
+            (RowSide::Count, "COUNT"),
+            (RowSide::JensenShannonFlag, "JS_FLAG"),
+        ]
+        .map(|(s, n)| (format!("SIDE_{n}"), s.kernel_code()));
+        assert_eq!(sorted(sides.to_vec()), sorted(c_enum("Side")));
+    }
 }

@@ -246,7 +246,7 @@ where
     // The result: an error, not an abort, when the host cannot hold it.
     let total = crate::layout::checked_nbytes(&[n, m], size_of::<O>())? / size_of::<O>();
     let mut host: Vec<O> = try_vec(total)?;
-    let (d32, p, post) = (as_i32(d, "d")?, plan.p, plan.post);
+    let (d32, p, post) = (as_i32(d, "d")?, plan.p, plan.post.code());
     for (i, blk) in blocks.iter().enumerate() {
         let lanes_len = lanes.len();
         let lane = &mut lanes[i % lanes_len];

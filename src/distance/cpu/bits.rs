@@ -4,9 +4,9 @@
 
 use rayon::prelude::*;
 
-use super::metric::Metric;
-use super::sink::{Post, Sink};
 use crate::array::NdArray;
+use crate::distance::metric::Metric;
+use crate::distance::output::{OutputRows, Post};
 use crate::dtype::{DType, Element};
 use crate::error::Result;
 
@@ -97,34 +97,34 @@ fn from_counts(metric: &Metric, d: usize, ntt: f64, ntf: f64, nft: f64) -> f64 {
     }
 }
 
-/// All pairs into `sink` (for a condensed sink `b` is `a` and only `j > i` is computed).
-///
-/// # Safety
-/// The sink is `n × m` (or condensed over n), exclusively the caller's.
-pub(crate) unsafe fn run_bits<O: Element>(
+/// All pairs into `out` (for a condensed output `b` is `a` and only `j > i` is computed).
+pub(crate) fn run_bits<O: Element>(
     metric: &Metric,
     a: &BitRows,
     b: &BitRows,
     d: usize,
-    sink: Sink<O>,
+    out: OutputRows<'_, O>,
 ) {
     let (n, m) = (a.ones.len(), b.ones.len());
-    let body = |i: usize| {
-        let j0 = if sink.is_condensed() { i + 1 } else { 0 };
-        let (ra, na) = (a.row(i), a.ones[i] as f64);
-        let out: Vec<f64> = (j0.min(m)..m)
-            .map(|j| {
-                let ntt = and_count(ra, b.row(j)) as f64;
-                let nb = b.ones[j] as f64;
-                from_counts(metric, d, ntt, na - ntt, nb - ntt)
-            })
-            .collect();
-        // SAFETY: row i, columns j0 .. m are inside the sink; rows go to one task each.
-        unsafe { sink.put_row(i, j0, &out, &Post::Identity) };
+    let body = |mut rows_out: OutputRows<'_, O>| {
+        for i in rows_out.rows() {
+            let j0 = if rows_out.is_condensed() { i + 1 } else { 0 };
+            let (ra, na) = (a.row(i), a.ones[i] as f64);
+            let row: Vec<f64> = (j0.min(m)..m)
+                .map(|j| {
+                    let ntt = and_count(ra, b.row(j)) as f64;
+                    let nb = b.ones[j] as f64;
+                    from_counts(metric, d, ntt, na - ntt, nb - ntt)
+                })
+                .collect();
+            rows_out.put_row(i, j0.min(m), &row, &Post::Identity);
+        }
     };
+    // Eight rows a task, as rayon's `with_min_len(8)` over rows gave.
+    let blocks = out.into_blocks(8);
     if n * m * a.words.max(1) < 1 << 14 {
-        (0..n).for_each(body);
+        blocks.into_iter().for_each(body);
     } else {
-        (0..n).into_par_iter().with_min_len(8).for_each(body);
+        blocks.into_par_iter().for_each(body);
     }
 }

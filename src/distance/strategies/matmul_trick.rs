@@ -8,50 +8,33 @@
 
 use rayon::prelude::*;
 
-use super::input::compute_dtype;
-use super::kernels::DistFloat;
-use super::metric::Metric;
-use super::options::CdistOptions;
-use super::sink::{Post, Sink};
 use crate::array::NdArray;
+use crate::distance::cpu::kernels::DistFloat;
+use crate::distance::input::compute_dtype;
+use crate::distance::job::Job;
+use crate::distance::metric::Metric;
+use crate::distance::output::{OutputRows, Post};
 use crate::dtype::{DType, Element};
 use crate::error::{Error, Result};
 use crate::linalg::matmul;
 
-/// # Safety
-/// The sink is `n × m` (or condensed over n), exclusively the caller's.
-pub(crate) unsafe fn run<O: Element>(
-    xa: &NdArray,
-    xb: Option<&NdArray>,
-    metric: &Metric,
-    opts: &CdistOptions,
-    sink: Sink<O>,
-    dims: (usize, usize, usize),
-) -> Result<()> {
-    // SAFETY (both): forwarded.
-    match compute_dtype(xa, xb, opts.accumulate_f64) {
-        DType::F32 => unsafe { run_t::<f32, O>(xa, xb, metric, sink, dims) },
-        _ => unsafe { run_t::<f64, O>(xa, xb, metric, sink, dims) },
+/// `Ok` for the metrics this strategy computes.
+pub(crate) fn supports(metric: &Metric) -> Result<()> {
+    form(metric).map(|_| ())
+}
+
+/// Every distance of `job` into `out`.
+pub(crate) fn run<O: Element>(job: &Job<'_>, out: OutputRows<'_, O>) -> Result<()> {
+    let (xa, xb) = (&job.xa, job.xb.as_ref());
+    match compute_dtype(xa, xb, job.opts.accumulate_f64) {
+        DType::F32 => run_t::<f32, O>(xa, xb, &job.metric, out, job.dims()),
+        _ => run_t::<f64, O>(xa, xb, &job.metric, out, job.dims()),
     }
 }
 
-#[derive(Clone, Copy, PartialEq)]
-enum Form {
-    Squared,
-    Root,
-    Cosine,
-}
-
-/// # Safety
-/// As for [`run`].
-unsafe fn run_t<T: DistFloat, O: Element>(
-    xa: &NdArray,
-    xb: Option<&NdArray>,
-    metric: &Metric,
-    sink: Sink<O>,
-    (n, m, d): (usize, usize, usize),
-) -> Result<()> {
-    let (form, center) = match metric {
+/// The form of the result for `metric`, and whether the rows are centred first.
+fn form(metric: &Metric) -> Result<(Form, bool)> {
+    Ok(match metric {
         Metric::SqEuclidean => (Form::Squared, false),
         Metric::Euclidean => (Form::Root, false),
         Metric::Minkowski { p, w: None } if *p == 2.0 => (Form::Root, false),
@@ -63,7 +46,24 @@ unsafe fn run_t<T: DistFloat, O: Element>(
                  not {metric}; use the simd strategy"
             )));
         }
-    };
+    })
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Form {
+    Squared,
+    Root,
+    Cosine,
+}
+
+fn run_t<T: DistFloat, O: Element>(
+    xa: &NdArray,
+    xb: Option<&NdArray>,
+    metric: &Metric,
+    out: OutputRows<'_, O>,
+    (n, m, d): (usize, usize, usize),
+) -> Result<()> {
+    let (form, center) = form(metric)?;
     let prep = |x: &NdArray| -> Result<NdArray> {
         let x = x.astype(T::DTYPE)?;
         if !center || d == 0 {
@@ -117,23 +117,30 @@ unsafe fn run_t<T: DistFloat, O: Element>(
             inv_b: &inv_b,
         },
     };
-    let body = |(i, row): (usize, &[T])| {
+    let body = |(mut rows_out, g): (OutputRows<'_, O>, &[T])| {
         let mut vals = vec![T::zero(); m];
-        if form == Form::Cosine {
-            vals.copy_from_slice(row);
-        } else {
-            combine_row(na_t[i], &nb_t, row, &mut vals);
+        for (i, row) in rows_out.rows().zip(g.chunks_exact(m)) {
+            if form == Form::Cosine {
+                vals.copy_from_slice(row);
+            } else {
+                combine_row(na_t[i], &nb_t, row, &mut vals);
+            }
+            rows_out.put_row(i, 0, &vals, &post);
         }
-        // SAFETY: row i of the sink, columns 0 .. m; one task per row.
-        unsafe { sink.put_row_fast(i, 0, &vals, &post) };
     };
-    // Small work stays on this thread (rayon's pool is not worth waking, and Miri cannot run it).
+    // Sixteen rows a task; small work stays on this thread (rayon's pool is not worth waking,
+    // and Miri cannot run it).
+    const TASK_ROWS: usize = 16;
+    let blocks = out.into_blocks(TASK_ROWS);
     if n * m < 1 << 14 {
-        g.chunks_exact(m).enumerate().for_each(body);
+        blocks
+            .into_iter()
+            .zip(g.chunks(TASK_ROWS * m))
+            .for_each(body);
     } else {
-        g.par_chunks_exact(m)
-            .enumerate()
-            .with_min_len(16)
+        blocks
+            .into_par_iter()
+            .zip(g.par_chunks(TASK_ROWS * m))
             .for_each(body);
     }
     Ok(())

@@ -1,9 +1,10 @@
 //! Radius neighbours without materialising the distance matrix: each block of distances
 //! (see `fused`) is folded into per-row lists of the columns within the radius, or counts.
 
-use super::fused::{Block, fold_blocks};
-use super::spec::MetricSpec;
+use super::blocks::{Block, fold_blocks};
 use crate::array::NdArray;
+use crate::distance::job::Job;
+use crate::distance::spec::MetricSpec;
 use crate::error::{Error, Result};
 
 /// For each row `i` of `xa`, the rows of `xb` within the radius, in compressed sparse row
@@ -52,7 +53,9 @@ pub fn radius_neighbors<'a>(
             }
         }
     };
-    let (states, n, _) = fold_blocks(xa, xb, metric, opts, init, fold)?;
+    let job = Job::cdist(xa, xb, metric, opts)?.for_blocks();
+    let n = job.n;
+    let states = fold_blocks(&job, init, fold)?;
     let mut indptr = Vec::with_capacity(n + 1);
     indptr.push(0i64);
     let (mut indices, mut distances) = (Vec::new(), Vec::new());
@@ -88,8 +91,9 @@ pub fn radius_count<'a>(
             *count += block.row(r).iter().filter(|&&d| d <= radius).count() as i64;
         }
     };
-    let (states, n, _) = fold_blocks(xa, xb, metric, opts, init, fold)?;
-    NdArray::from_vec(states.concat(), &[n])
+    let job = Job::cdist(xa, xb, metric, opts)?.for_blocks();
+    let states = fold_blocks(&job, init, fold)?;
+    NdArray::from_vec(states.concat(), &[job.n])
 }
 
 fn check_radius(radius: f64) -> Result<()> {

@@ -8,20 +8,21 @@
 //!   for jc in 0..m step nc            B block packed (d × nc), stays in L2
 //!     for ir step mr                  A micro-panel (d × mr), stays in L1
 //!       for jr step nr                B micro-panels stream from L2
-//!         kernel → tile → sink        register tile, then post-processing and store
+//!         kernel → tile → output      register tile, then post-processing and store
 //! ```
 //! When `d` is larger than `kc`, the feature axis is cut into `kc` chunks and each tile's
 //! partial results are combined (sum or max) in a per-task block before the store.
 //!
-//! For pdist the sink is condensed and XB is XA: a task starts its column blocks at its own
+//! For pdist the output is condensed and XB is XA: a task starts its column blocks at its own
 //! first row and skips tiles wholly on or below the diagonal, so each pair is computed once.
 
 use rayon::prelude::*;
 
 use super::kernels::{DistFloat, DistKernel, KernelOp, MAX_TILE};
-use super::sink::{Post, Sink};
+use crate::distance::input::Operand;
+use crate::distance::output::{OutputRows, Post};
 use crate::dtype::Element;
-use crate::linalg::pack::{MatRef, pack_a_panel, pack_b_panel};
+use crate::linalg::pack::{pack_a_panel, pack_b_panel};
 use crate::linalg::scratch::{Slot, with_scratch};
 
 /// Bytes of the packed B block (kept in L2: half of this machine's 2 MiB).
@@ -31,23 +32,17 @@ const MC_MAX: usize = 192;
 /// Feature chunk: the A micro-panel (`kc × mr`) stays in L1 (48 KiB here).
 const KC_BYTES: usize = 1 << 15;
 
-/// Every distance `op(xa[i], xb[j])` into `sink`, through `post`.
-///
-/// # Safety
-/// `xa` is `n × d` and `xb` is `m × d`, both alive and unwritten during the call; the sink is
-/// `n × m` (for a condensed sink `xa` is `xb` and `n = m`), exclusively the caller's, and
-/// shares no memory with the inputs.
-#[allow(clippy::too_many_arguments)]
-pub(crate) unsafe fn run_tiled<T: DistFloat, O: Element>(
+/// Every distance `op(xa[i], xb[j])` into `out` (`n × m`, or condensed over `n` with `xb`
+/// being `xa`), through `post`.
+pub(crate) fn run_tiled<T: DistFloat, O: Element>(
     op: KernelOp,
-    xa: MatRef<T>,
-    n: usize,
-    xb: MatRef<T>,
-    m: usize,
-    d: usize,
-    sink: Sink<O>,
+    xa: &Operand<T>,
+    xb: &Operand<T>,
+    out: OutputRows<'_, O>,
     post: &Post<'_>,
 ) {
+    let (n, m, d) = (xa.rows, xb.rows, xa.cols);
+    assert!(xb.cols == d && out.rows() == (0..n) && out.width() == m);
     if n == 0 || m == 0 {
         return;
     }
@@ -72,57 +67,46 @@ pub(crate) unsafe fn run_tiled<T: DistFloat, O: Element>(
         .min(m.next_multiple_of(nr))
         / nr
         * nr;
-    let plan = Plan {
+    let tiling = Tiling {
         kern,
         op,
         xa,
         xb,
-        m,
-        d,
         kc,
         nc,
     };
-    let tasks = n.div_ceil(mc);
-    let body = |t: usize| {
-        // SAFETY: forwarded from the caller; tasks write disjoint row blocks.
-        unsafe { plan.task(t * mc, mc.min(n - t * mc), sink, post) }
-    };
-    if tasks == 1 || !parallel {
-        (0..tasks).for_each(body);
+    let blocks = out.into_blocks(mc);
+    if blocks.len() == 1 || !parallel {
+        blocks.into_iter().for_each(|b| tiling.task(b, post));
     } else {
-        (0..tasks).into_par_iter().for_each(body);
+        blocks.into_par_iter().for_each(|b| tiling.task(b, post));
     }
 }
 
-struct Plan<T: 'static> {
+/// The kernel and the block sizes of one [`run_tiled`] call.
+struct Tiling<'a, T: 'static> {
     kern: DistKernel<T>,
     op: KernelOp,
-    xa: MatRef<T>,
-    xb: MatRef<T>,
-    m: usize,
-    d: usize,
+    xa: &'a Operand<T>,
+    xb: &'a Operand<T>,
     kc: usize,
     nc: usize,
 }
 
-// SAFETY: the plan only reads through its MatRefs (see `MatRef`'s Send/Sync).
-unsafe impl<T: Sync> Sync for Plan<T> {}
-
 #[repr(C, align(64))]
 struct Tile<T>([T; MAX_TILE]);
 
-impl<T: DistFloat> Plan<T> {
-    /// Rows `ic .. ic + rows` of the output.
-    ///
-    /// # Safety
-    /// As for [`run_tiled`]; no other task writes these rows.
-    unsafe fn task<O: Element>(&self, ic: usize, rows: usize, sink: Sink<O>, post: &Post<'_>) {
+impl<T: DistFloat> Tiling<'_, T> {
+    /// The rows of `out`, one task's.
+    fn task<O: Element>(&self, mut out: OutputRows<'_, O>, post: &Post<'_>) {
         let (mr, nr, kc) = (self.kern.mr, self.kern.nr, self.kc);
-        let d = self.d;
+        let (d, m) = (self.xa.cols, self.xb.rows);
+        let (ic, rows) = (out.rows().start, out.rows().len());
+        let condensed = out.is_condensed();
         let chunks = d.div_ceil(kc).max(1);
         let a_panels = rows.div_ceil(mr);
         // The first column this task needs: pdist computes only j > i.
-        let j_start = if sink.is_condensed() { ic / nr * nr } else { 0 };
+        let j_start = if condensed { ic / nr * nr } else { 0 };
         let a_len = a_panels * mr * kc;
         let b_len = self.nc * kc;
         let acc_len = if chunks > 1 {
@@ -134,8 +118,8 @@ impl<T: DistFloat> Plan<T> {
             let (packed_a, acc) = scratch.split_at_mut(a_len);
             with_scratch(Slot::PackedB, b_len, |packed_b: &mut [T]| {
                 let mut tile = Tile([T::zero(); MAX_TILE]);
-                for jc in (j_start..self.m).step_by(self.nc) {
-                    let cols = self.nc.min(self.m - jc);
+                for jc in (j_start..m).step_by(self.nc) {
+                    let cols = self.nc.min(m - jc);
                     for chunk in 0..chunks {
                         let p0 = chunk * kc;
                         let kcc = kc.min(d - p0.min(d));
@@ -145,34 +129,43 @@ impl<T: DistFloat> Plan<T> {
                         // With d = 0 nothing is packed (the kernel reads nothing): the
                         // operands' pointers may be dangling, so no address is formed.
                         let pack_a = kcc > 0 && (chunks > 1 || jc == j_start);
-                        for (s, out) in packed_a
+                        for (s, panel) in packed_a
                             .chunks_exact_mut(mr * kc)
                             .take(if pack_a { a_panels } else { 0 })
                             .enumerate()
                         {
                             let i = s * mr;
-                            // SAFETY: rows ic+i .. +live, features p0 .. p0+kcc are inside XA.
+                            // SAFETY: rows ic+i .. +live, features p0 .. p0+kcc are inside XA
+                            // (the task's rows are output rows, < n), alive while `self` is.
                             unsafe {
-                                pack_a_panel(self.xa, ic + i, mr.min(rows - i), p0, kcc, mr, out)
+                                pack_a_panel(
+                                    self.xa.mat,
+                                    ic + i,
+                                    mr.min(rows - i),
+                                    p0,
+                                    kcc,
+                                    mr,
+                                    panel,
+                                )
                             };
                         }
-                        for (s, out) in packed_b
+                        for (s, panel) in packed_b
                             .chunks_exact_mut(nr * kc)
                             .take(if kcc > 0 { cols.div_ceil(nr) } else { 0 })
                             .enumerate()
                         {
                             let j = s * nr;
                             // SAFETY: XBᵀ is d × m; features p0 .. p0+kcc, rows jc+j .. +live
-                            // of XB are inside it.
+                            // of XB are inside it, alive while `self` is.
                             unsafe {
                                 pack_b_panel(
-                                    self.xb.t(),
+                                    self.xb.mat.t(),
                                     p0,
                                     kcc,
                                     jc + j,
                                     nr.min(cols - j),
                                     nr,
-                                    out,
+                                    panel,
                                 )
                             };
                         }
@@ -182,7 +175,7 @@ impl<T: DistFloat> Plan<T> {
                             for jr in 0..cols.div_ceil(nr) {
                                 let j = jc + jr * nr;
                                 let live_cols = nr.min(jc + cols - j);
-                                if sink.is_condensed() && j + live_cols <= i + 1 {
+                                if condensed && j + live_cols <= i + 1 {
                                     continue; // every pair in the tile has j <= i
                                 }
                                 // SAFETY: the A and B micro-panels hold kcc·mr and kcc·nr
@@ -200,27 +193,22 @@ impl<T: DistFloat> Plan<T> {
                                 };
                                 let t = &tile.0[..mr * nr];
                                 if chunks == 1 {
-                                    // SAFETY: rows i .. i+live_rows and columns j .. j+live_cols
-                                    // are inside the output and this task's.
-                                    unsafe { store(t, nr, i, j, live_rows, live_cols, sink, post) };
+                                    store(t, nr, i, j, live_rows, live_cols, &mut out, post);
                                 } else {
                                     let block = &mut acc[ir * mr * self.nc..][..mr * self.nc];
                                     combine(self.op, chunk == 0, t, nr, jr * nr, block, self.nc);
                                     if chunk + 1 == chunks {
                                         let tile_in_block = &block[jr * nr..];
-                                        // SAFETY: as above.
-                                        unsafe {
-                                            store(
-                                                tile_in_block,
-                                                self.nc,
-                                                i,
-                                                j,
-                                                live_rows,
-                                                live_cols,
-                                                sink,
-                                                post,
-                                            )
-                                        };
+                                        store(
+                                            tile_in_block,
+                                            self.nc,
+                                            i,
+                                            j,
+                                            live_rows,
+                                            live_cols,
+                                            &mut out,
+                                            post,
+                                        );
                                     }
                                 }
                             }
@@ -258,22 +246,18 @@ fn combine<T: DistFloat>(
 }
 
 /// Stores the live part of a tile (row stride `stride`) at `(i, j)`.
-///
-/// # Safety
-/// Rows `i .. i+rows`, columns `j .. j+cols` are inside the sink and the caller's alone.
 #[allow(clippy::too_many_arguments)]
-unsafe fn store<T: DistFloat, O: Element>(
+fn store<T: DistFloat, O: Element>(
     tile: &[T],
     stride: usize,
     i: usize,
     j: usize,
     rows: usize,
     cols: usize,
-    sink: Sink<O>,
+    out: &mut OutputRows<'_, O>,
     post: &Post<'_>,
 ) {
     for r in 0..rows {
-        // SAFETY: forwarded.
-        unsafe { sink.put_row_fast(i + r, j, &tile[r * stride..][..cols], post) };
+        out.put_row(i + r, j, &tile[r * stride..][..cols], post);
     }
 }

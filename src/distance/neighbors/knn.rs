@@ -1,18 +1,20 @@
 //! k nearest neighbours without materialising the distance matrix: each block of distances
-//! (see `fused`) is folded into per-row top-k lists at once.
+//! (see `blocks`) is folded into per-row top-k lists ([`TopK`]) at once.
 //!
 //! Ties are broken by the lower index, as scikit-learn's brute-force search does; NaN
 //! distances (NaN inputs) rank after every number.
 
-use super::fused::{Block, fold_blocks};
-use super::input::cdist_dims;
-use super::knn_trick;
-use super::metric::Metric;
-use super::options::CdistOptions;
-use super::spec::MetricSpec;
+use super::blocks::{Block, fold_blocks};
+use super::matmul_knn;
+use super::top_k::TopK;
 use crate::array::NdArray;
+use crate::distance::backend::{Cuda, Route};
+use crate::distance::input::cdist_dims;
+use crate::distance::job::Job;
+use crate::distance::metric::Metric;
+use crate::distance::options::CdistOptions;
+use crate::distance::spec::MetricSpec;
 use crate::error::{Error, Result};
-use crate::sort::select::offer;
 
 /// The `k` nearest rows of `xb` for every row of `xa`: `indices` (int64, `n × k`) and
 /// `distances` (float64, `n × k`), nearest first.
@@ -60,104 +62,51 @@ pub fn knn_with(
             "knn: k must be between 1 and the number of rows of xb ({m}); got k = {k}"
         )));
     }
-    metric.validate(xa.shape()[1])?;
-    if let Some(found) = on_gpu(xa, xb, k, metric, opts)? {
-        return Ok(found);
+    let job = Job::cdist(xa, xb, metric, opts)?;
+    let n = job.n;
+    let neighbors = |(indices, distances): (Vec<i64>, Vec<f64>)| -> Result<Neighbors> {
+        Ok(Neighbors {
+            indices: NdArray::from_vec(indices, &[n, k])?,
+            distances: NdArray::from_vec(distances, &[n, k])?,
+        })
+    };
+    if let Route::Gpu { required } = job.route {
+        // The fused GPU kernel; under Auto any failure falls back to the CPU.
+        match Cuda.knn(&job, k) {
+            Ok(found) => return neighbors(found),
+            Err(e) if required => return Err(e),
+            Err(_) => {}
+        }
     }
-    if let Some(found) = knn_trick::knn_trick(xa, xb, k, metric, opts)? {
-        return Ok(found);
+    let job = job.on_cpu();
+    if let Some(found) = matmul_knn::search(&job, k)? {
+        return neighbors(found);
     }
     // Euclidean ranks as sqeuclidean does (the square root is monotone), so the blocks
     // skip the root and only the k survivors take it (25% faster at d = 64; scikit-learn
     // ranks the same way).
-    let (ranked, root) = match metric {
-        Metric::Euclidean => (Metric::SqEuclidean, true),
-        other => (other.clone(), false),
+    let (ranked, root) = match &*job.metric {
+        Metric::Euclidean => (Some(Metric::SqEuclidean), true),
+        _ => (None, false),
     };
-    let init = |rows: std::ops::Range<usize>| vec![Vec::with_capacity(k + 1); rows.len()];
-    let fold = |best: &mut Vec<Vec<(f64, i64)>>, block: &Block<'_>| {
+    let job = match &ranked {
+        Some(sq) => job.with_metric(sq),
+        None => job.with_metric(&job.metric),
+    };
+    let init = |rows: std::ops::Range<usize>| vec![TopK::new(k); rows.len()];
+    let fold = |best: &mut Vec<TopK>, block: &Block<'_>| {
         for (r, list) in best.iter_mut().enumerate() {
-            fold_row(list, k, block.c0, block.row(r));
+            list.offer_row(block.c0, block.row(r));
         }
     };
-    let (states, n, _) = fold_blocks(xa, xb, &ranked, opts, init, fold)?;
+    let states = fold_blocks(&job, init, fold)?;
     let mut indices = Vec::with_capacity(n * k);
     let mut distances = Vec::with_capacity(n * k);
-    for (dist, idx) in states.into_iter().flatten().flatten() {
+    for (dist, idx) in states.into_iter().flatten().flat_map(TopK::into_entries) {
         distances.push(if root { dist.sqrt() } else { dist });
         indices.push(idx);
     }
-    Ok(Neighbors {
-        indices: NdArray::from_vec(indices, &[n, k])?,
-        distances: NdArray::from_vec(distances, &[n, k])?,
-    })
-}
-
-/// The neighbours from the fused GPU kernel where the options' backend says so (as cdist
-/// decides: `Cuda` always, `Auto` for large problems when a GPU is present, falling back to
-/// the CPU on any GPU failure); `None`: search on the CPU.
-fn on_gpu(
-    xa: &NdArray,
-    xb: &NdArray,
-    k: usize,
-    metric: &Metric,
-    opts: &CdistOptions,
-) -> Result<Option<Neighbors>> {
-    use super::options::Backend;
-    if opts.backend == Backend::Cpu {
-        return Ok(None);
-    }
-    #[cfg(feature = "cuda")]
-    {
-        let (n, m, d) = cdist_dims(xa, xb)?;
-        let go = || -> Result<Neighbors> {
-            let resolved = super::stats::with_defaults(metric, xa, Some(xb), d)?;
-            let (indices, distances) = super::cuda::knn(xa, xb, k, &resolved, opts)?;
-            Ok(Neighbors {
-                indices: NdArray::from_vec(indices, &[n, k])?,
-                distances: NdArray::from_vec(distances, &[n, k])?,
-            })
-        };
-        match opts.backend {
-            Backend::Cuda => go().map(Some),
-            _ if super::cuda::auto_picks_gpu(metric, n, m, d) => Ok(go().ok()),
-            _ => Ok(None),
-        }
-    }
-    #[cfg(not(feature = "cuda"))]
-    {
-        let _ = (xa, xb, k, metric);
-        match opts.backend {
-            Backend::Cuda => Err(Error::Cuda(
-                "this build of ndstride has no CUDA support (cargo feature `cuda`)".into(),
-            )),
-            _ => Ok(None),
-        }
-    }
-}
-
-/// Folds one row's distances to columns `c0 ..` into its top-k list.
-fn fold_row(list: &mut Vec<(f64, i64)>, k: usize, c0: usize, row: &[f64]) {
-    let w = row.len();
-    let mut c = 0;
-    // Until the list is full, or while its worst entry is NaN, every candidate is offered.
-    while c < w && (list.len() < k || list[k - 1].0.is_nan()) {
-        offer(list, k, row[c], (c0 + c) as i64);
-        c += 1;
-    }
-    // Then columns come in increasing index order, so a candidate enters only with a
-    // distance strictly below the worst kept one: one comparison for almost every pair.
-    let mut bound = if list.len() == k {
-        list[k - 1].0
-    } else {
-        f64::INFINITY
-    };
-    for (j, &dist) in row.iter().enumerate().skip(c) {
-        if dist < bound {
-            offer(list, k, dist, (c0 + j) as i64);
-            bound = list[k - 1].0;
-        }
-    }
+    neighbors((indices, distances))
 }
 
 /// scikit-learn's `pairwise_distances_argmin_min(xa, xb, metric)`: for each row of `xa`, the

@@ -1,24 +1,21 @@
 //! The driver of the reductions that never materialise the distance matrix (k nearest
 //! neighbours, radius neighbours, argmin): blocks of rows of `xa` against blocks of rows of
-//! `xb` through [`cdist_into`] (any metric and strategy), each block folded into per-row
-//! state at once, so the working memory is one block (12 MiB) per thread rather than `n × m`.
+//! `xb`, each a sub-job of the caller's [`Job`] (any metric, strategy and route), folded into
+//! per-row state at once, so the working memory is one block (12 MiB) per thread rather than
+//! `n × m`.
 
 use std::ops::Range;
 
 use rayon::prelude::*;
 
-use super::entry::cdist_into;
-use super::input::cdist_dims;
-use super::metric::Metric;
-use super::options::CdistOptions;
-use super::stats;
 use crate::array::NdArray;
+use crate::distance::job::Job;
+use crate::distance::output::OutputRows;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::s;
 
 /// Rows of `xa` per task and rows of `xb` per block (a 3072 × 512 float64 block is 12 MiB
-/// per thread). The inner cdist cuts its rows into tasks of up to 192 and packs the `xb`
+/// per thread). A block's job cuts its rows into tasks of up to 192 and packs the `xb`
 /// block once per task, so many rows per call keep the packing small beside the kernel:
 /// with 256 rows per call, packing took 45% of the time.
 const ROW_BLOCK: usize = 3072;
@@ -39,28 +36,17 @@ impl Block<'_> {
     }
 }
 
-/// Folds the distance matrix of `xa` (`n × d`) and `xb` (`m × d`) block by block: `init`
-/// makes the state of a task's rows, `fold` takes each of its blocks in increasing column
-/// order. Returns the states in row order with `(n, m)`. Checks the inputs and the metric,
-/// and computes SciPy's data-derived defaults once from all the data, as `cdist` does.
+/// Folds the distance matrix of `job` (a cdist job: `xa` is `n × d`, `xb` is `m × d`) block
+/// by block: `init` makes the state of a task's rows, `fold` takes each of its blocks in
+/// increasing column order. Returns the states in row order. The job's defaults (computed
+/// once from all the data) serve every block.
 pub(crate) fn fold_blocks<S: Send>(
-    xa: &NdArray,
-    xb: &NdArray,
-    metric: &Metric,
-    opts: &CdistOptions,
+    job: &Job<'_>,
     init: impl Fn(Range<usize>) -> S + Sync,
     fold: impl Fn(&mut S, &Block<'_>) + Sync,
-) -> Result<(Vec<S>, usize, usize)> {
-    let (n, m, d) = cdist_dims(xa, xb)?;
-    metric.validate(d)?;
-    let metric = stats::with_defaults(metric, xa, Some(xb), d)?;
-    let inner = CdistOptions {
-        threads: None,
-        out_dtype: DType::F64,
-        ..opts.clone()
-    };
+) -> Result<Vec<S>> {
+    let (n, m, _) = job.dims();
     let task = |rows: Range<usize>| -> Result<S> {
-        let a = xa.slice(s![rows.start as isize..rows.end as isize, ..])?;
         let mut state = init(rows.clone());
         let mut buf = NdArray::for_overwrite(&[rows.len(), COL_BLOCK.min(m)], DType::F64)?;
         for c0 in (0..m).step_by(COL_BLOCK) {
@@ -68,11 +54,11 @@ pub(crate) fn fold_blocks<S: Send>(
             if buf.shape()[1] != w {
                 buf = NdArray::for_overwrite(&[rows.len(), w], DType::F64)?;
             }
-            let b = xb.slice(s![c0 as isize..(c0 + w) as isize, ..])?;
             // float64 blocks, so that the distances are exactly cdist's (some float32 paths
-            // finish in float64, e.g. the square root). cdist_into writes every element.
+            // finish in float64, e.g. the square root). The job writes every element.
             let mut view = buf.view_mut::<f64>()?;
-            cdist_into(&a, &b, &metric, &inner, &mut view)?;
+            job.block(rows.clone(), c0..c0 + w)?
+                .run(OutputRows::matrix(&mut view)?)?;
             let values = view
                 .as_slice()
                 .ok_or_else(|| Error::invalid("internal distance block is not contiguous"))?;
@@ -82,8 +68,8 @@ pub(crate) fn fold_blocks<S: Send>(
     };
     let rows_of = |b: usize| b * ROW_BLOCK..((b + 1) * ROW_BLOCK).min(n);
     let tasks = n.div_ceil(ROW_BLOCK);
-    // One task runs on this thread (the inner cdist still uses the pool for its tiles).
-    let states: Vec<Result<S>> = opts.run(|| {
+    // One task runs on this thread (its blocks still use the pool for their tiles).
+    let states: Vec<Result<S>> = job.opts.run(|| {
         if tasks <= 1 {
             (0..tasks).map(|b| task(rows_of(b))).collect()
         } else {
@@ -93,5 +79,5 @@ pub(crate) fn fold_blocks<S: Send>(
                 .collect()
         }
     })?;
-    Ok((states.into_iter().collect::<Result<_>>()?, n, m))
+    states.into_iter().collect()
 }

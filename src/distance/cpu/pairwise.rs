@@ -5,8 +5,8 @@
 use rayon::prelude::*;
 
 use super::lanes::lane_sum;
-use super::sink::{Post, Sink};
 use crate::cpu::dispatched;
+use crate::distance::output::{OutputRows, Post};
 use crate::dtype::Element;
 
 /// A distance between two equal-length float64 rows.
@@ -155,25 +155,19 @@ dispatched! {
     fn rows<M: PairMetric>(metric: &M, a: &[f64], b: &[f64], d: usize, out: &mut [f64]) => rows_body
 }
 
-/// All pairs of rows of `xa` (n × d) and `xb` (m × d), row-major float64, into `sink`; for a
-/// condensed sink `xb` is `xa` and only `j > i` is computed.
-///
-/// # Safety
-/// The sink is `n × m` (or condensed over n), exclusively the caller's.
-pub(crate) unsafe fn run_pairs<M: PairMetric, O: Element>(
+/// All pairs of rows of `xa` (n × d) and `xb` (m × d), row-major float64, into `out`; for a
+/// condensed output `xb` is `xa` and only `j > i` is computed.
+pub(crate) fn run_pairs<M: PairMetric, O: Element>(
     metric: &M,
     xa: &[f64],
     xb: &[f64],
     d: usize,
-    n: usize,
-    m: usize,
-    sink: Sink<O>,
+    out: OutputRows<'_, O>,
 ) {
     let row = |i: usize, j0: usize, out: &mut [f64]| {
         rows(metric, &xa[i * d..][..d], &xb[j0 * d..], d, out);
     };
-    // SAFETY: the caller's contract.
-    unsafe { run_rows(n, m, d, d * 8, sink, &ByRow(row)) };
+    run_rows(d, d * 8, out, &ByRow(row));
 }
 
 /// Distances from rows of a first operand to runs of rows of a second, for [`run_rows`].
@@ -197,94 +191,90 @@ impl<F: Fn(usize, usize, &mut [f64]) + Sync> RowKernel for ByRow<F> {
     }
 }
 
-/// Fills `sink` in tiles through `kernel` (only `j > i` for a condensed sink). A task takes
-/// `TASK_ROWS` rows, two at a time; it walks the second operand in blocks of about 12 KiB
-/// (`bytes_per_row` each) so that a block stays in L1 while the task's rows pass over it.
-/// Small problems (`n·m·d` below about 2¹⁵) stay on the calling thread.
-///
-/// # Safety
-/// The sink is `n × m` (or condensed over n), exclusively the caller's.
-pub(crate) unsafe fn run_rows<O: Element, K: RowKernel>(
-    n: usize,
-    m: usize,
+/// Fills `out` (`n × m`, or condensed) in tiles through `kernel` (only `j > i` for a
+/// condensed output). A task takes `TASK_ROWS` rows, two at a time; it walks the second
+/// operand in blocks of about 12 KiB (`bytes_per_row` each) so that a block stays in L1 while
+/// the task's rows pass over it. Small problems (`n·m·d` below about 2¹⁵) stay on the
+/// calling thread.
+pub(crate) fn run_rows<O: Element, K: RowKernel>(
     d: usize,
     bytes_per_row: usize,
-    sink: Sink<O>,
+    out: OutputRows<'_, O>,
     kernel: &K,
 ) {
     const TASK_ROWS: usize = 16;
+    let (n, m) = (out.rows().len(), out.width());
     if m == 0 {
         return;
     }
     let block = (12 << 10) / bytes_per_row.max(1);
     let block = (block / 4 * 4).clamp(4, m.max(4));
-    let first_col = |i: usize| {
-        if sink.is_condensed() {
-            (i + 1).min(m)
-        } else {
-            0
-        }
-    };
-    let task = |t: usize| {
-        let i0 = t * TASK_ROWS;
-        let rows = i0..((t + 1) * TASK_ROWS).min(n);
-        // Each row's output: the sink's own memory where it is contiguous float64, else a
-        // buffer stored at the end.
-        let width = |i: usize| m - first_col(i);
-        // SAFETY: row i, columns first_col(i) .. m are inside the sink; each row belongs to
-        // one task, which holds the slice only while it runs.
-        let direct: Option<Vec<&mut [f64]>> = rows
-            .clone()
-            .map(|i| unsafe { sink.contiguous_row_f64(i, first_col(i), width(i)) })
-            .collect();
-        let buffered = direct.is_none();
-        let mut owned: Vec<Vec<f64>>;
-        let mut outs: Vec<&mut [f64]> = match direct {
-            Some(rows) => rows,
-            None => {
-                owned = rows.clone().map(|i| vec![0.0; width(i)]).collect();
-                owned.iter_mut().map(|v| v.as_mut_slice()).collect()
-            }
-        };
-        for jb in (0..m).step_by(block) {
-            let je = (jb + block).min(m);
-            let mut i = i0;
-            for pair in outs.chunks_mut(2) {
-                let (j0, j1) = (jb.max(first_col(i)), jb.max(first_col(i + 1)));
-                match pair {
-                    [a, b] if j1 < je => {
-                        // Row i may start one column before row i + 1 (condensed).
-                        let (f0, f1) = (first_col(i), first_col(i + 1));
-                        if j0 < j1 {
-                            kernel.row(i, j0, &mut a[j0 - f0..j1 - f0]);
+    let task = |mut rows_out: OutputRows<'_, O>| {
+        let rows = rows_out.rows();
+        let i0 = rows.start;
+        let condensed = rows_out.is_condensed();
+        let first_col = |i: usize| if condensed { (i + 1).min(m) } else { 0 };
+        let fill = |outs: &mut [&mut [f64]]| {
+            for jb in (0..m).step_by(block) {
+                let je = (jb + block).min(m);
+                let mut i = i0;
+                for pair in outs.chunks_mut(2) {
+                    let (j0, j1) = (jb.max(first_col(i)), jb.max(first_col(i + 1)));
+                    match pair {
+                        [a, b] if j1 < je => {
+                            // Row i may start one column before row i + 1 (condensed).
+                            let (f0, f1) = (first_col(i), first_col(i + 1));
+                            if j0 < j1 {
+                                kernel.row(i, j0, &mut a[j0 - f0..j1 - f0]);
+                            }
+                            kernel.two_rows(
+                                i,
+                                j1,
+                                &mut a[j1 - f0..je - f0],
+                                &mut b[j1 - f1..je - f1],
+                            );
                         }
-                        kernel.two_rows(i, j1, &mut a[j1 - f0..je - f0], &mut b[j1 - f1..je - f1]);
-                    }
-                    _ => {
-                        for (r, out) in pair.iter_mut().enumerate() {
-                            let js = jb.max(first_col(i + r));
-                            if js < je {
-                                let f = first_col(i + r);
-                                kernel.row(i + r, js, &mut out[js - f..je - f]);
+                        _ => {
+                            for (r, out) in pair.iter_mut().enumerate() {
+                                let js = jb.max(first_col(i + r));
+                                if js < je {
+                                    let f = first_col(i + r);
+                                    kernel.row(i + r, js, &mut out[js - f..je - f]);
+                                }
                             }
                         }
                     }
+                    i += 2;
                 }
-                i += 2;
             }
-        }
+        };
+        // Each row's output: the output's own memory where it is contiguous float64, else
+        // buffers stored at the end.
+        let buffered = match rows_out.row_slices_f64() {
+            Some(mut outs) => {
+                fill(&mut outs);
+                false
+            }
+            None => true,
+        };
         if buffered {
-            for (i, out) in rows.zip(&outs) {
-                // SAFETY: row i, columns first_col(i) .. m are inside the sink; each row
-                // belongs to one task.
-                unsafe { sink.put_row_fast(i, first_col(i), out, &Post::Identity) };
+            let mut owned: Vec<Vec<f64>> =
+                rows.clone().map(|i| vec![0.0; m - first_col(i)]).collect();
+            fill(
+                &mut owned
+                    .iter_mut()
+                    .map(|v| v.as_mut_slice())
+                    .collect::<Vec<_>>(),
+            );
+            for (i, row) in rows.zip(&owned) {
+                rows_out.put_row(i, first_col(i), row, &Post::Identity);
             }
         }
     };
-    let tasks = n.div_ceil(TASK_ROWS);
+    let blocks = out.into_blocks(TASK_ROWS);
     if n * m * d.max(1) < 1 << 15 {
-        (0..tasks).for_each(task);
+        blocks.into_iter().for_each(task);
     } else {
-        (0..tasks).into_par_iter().for_each(task);
+        blocks.into_par_iter().for_each(task);
     }
 }

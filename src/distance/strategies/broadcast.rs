@@ -3,29 +3,27 @@
 //! Kept to show what it costs; it refuses when the temporaries would exceed the memory limit.
 //! Its chebyshev is `np.max`, which propagates NaN (SciPy's loop skips it).
 
-use super::input::compute_dtype;
-use super::metric::Metric;
-use super::options::CdistOptions;
-use super::sink::{Post, Sink};
 use crate::array::NdArray;
+use crate::distance::input::compute_dtype;
+use crate::distance::job::Job;
+use crate::distance::metric::Metric;
+use crate::distance::output::{OutputRows, Post};
 use crate::dtype::Element;
 use crate::error::{Error, Result, shape_str};
 
-/// # Safety
-/// The sink is `n × m` (or condensed over n), exclusively the caller's.
-pub(crate) unsafe fn run<O: Element>(
-    xa: &NdArray,
-    xb: Option<&NdArray>,
-    metric: &Metric,
-    opts: &CdistOptions,
-    sink: Sink<O>,
-    (n, m, d): (usize, usize, usize),
-) -> Result<()> {
-    enum Reduce {
-        Sum,
-        Max,
-    }
-    let (p, reduce, root) = match metric {
+enum Reduce {
+    Sum,
+    Max,
+}
+
+/// `Ok` for the metrics this strategy computes.
+pub(crate) fn supports(metric: &Metric) -> Result<()> {
+    terms(metric).map(|_| ())
+}
+
+/// The power of `|x − y|` summed (or maxed), and whether the `p`-th root is taken after.
+fn terms(metric: &Metric) -> Result<(f64, Reduce, bool)> {
+    Ok(match metric {
         Metric::SqEuclidean => (2.0, Reduce::Sum, false),
         Metric::Euclidean => (2.0, Reduce::Sum, true),
         Metric::Cityblock => (1.0, Reduce::Sum, false),
@@ -38,7 +36,14 @@ pub(crate) unsafe fn run<O: Element>(
                  and unweighted minkowski, not {metric}; use the simd strategy"
             )));
         }
-    };
+    })
+}
+
+/// Every distance of `job` into `out`.
+pub(crate) fn run<O: Element>(job: &Job<'_>, mut out: OutputRows<'_, O>) -> Result<()> {
+    let (xa, xb, opts) = (&job.xa, job.xb.as_ref(), job.opts);
+    let (n, m, d) = job.dims();
+    let (p, reduce, root) = terms(&job.metric)?;
     let dtype = compute_dtype(xa, xb, opts.accumulate_f64);
     // The difference and its transformed copy are alive together.
     let bytes = (n as u128) * (m as u128) * (d as u128) * dtype.itemsize() as u128 * 2;
@@ -81,8 +86,7 @@ pub(crate) unsafe fn run<O: Element>(
         .take(if m == 0 { 0 } else { n })
         .enumerate()
     {
-        // SAFETY: row i, columns 0 .. m of the sink; the caller's alone.
-        unsafe { sink.put_row(i, 0, row, &Post::Identity) };
+        out.put_row(i, 0, row, &Post::Identity);
     }
     Ok(())
 }

@@ -13,18 +13,18 @@
 
 use rayon::prelude::*;
 
-use super::input::compute_dtype;
-use super::knn::Neighbors;
-use super::metric::Metric;
-use super::options::{CdistOptions, Strategy};
+use super::top_k::TopK;
 use crate::Order;
 use crate::array::NdArray;
 use crate::cpu::dispatched;
+use crate::distance::input::compute_dtype;
+use crate::distance::job::Job;
+use crate::distance::metric::Metric;
+use crate::distance::options::{CdistOptions, Strategy};
 use crate::dtype::{DType, Element};
 use crate::error::Result;
 use crate::linalg::pack::MatRef;
 use crate::linalg::{GemmFloat, MatMut, gemm};
-use crate::sort::select::{before, offer};
 
 /// Rows of `xa` per task and rows of `xb` per GEMM block: a 256 × 1024 float32 block of G is
 /// 1 MiB, inside L2 beside the packed panels (measured at 30000 × 64: 192 × 1024 and 384 × 512
@@ -32,38 +32,35 @@ use crate::sort::select::{before, offer};
 const ROWS: usize = 256;
 const COLS: usize = 1024;
 
-/// The fused search, where it applies (the matmul strategy, sqeuclidean or euclidean);
-/// `None` sends the caller to the general block driver.
-pub(crate) fn knn_trick(
-    xa: &NdArray,
-    xb: &NdArray,
-    k: usize,
-    metric: &Metric,
-    opts: &CdistOptions,
-) -> Result<Option<Neighbors>> {
-    let root = match metric {
+/// The fused search of a cdist job, where it applies (the matmul strategy, sqeuclidean or
+/// euclidean): `(indices, distances)`, row-major `n × k`; `None` sends the caller to the
+/// general block driver.
+pub(crate) fn search(job: &Job<'_>, k: usize) -> Result<Option<(Vec<i64>, Vec<f64>)>> {
+    let root = match &*job.metric {
         Metric::SqEuclidean => false,
         Metric::Euclidean => true,
         _ => return Ok(None),
     };
+    let (xa, xb, opts) = (&job.xa, job.xb(), job.opts);
     if opts.strategy != Strategy::MatmulTrick {
         return Ok(None);
     }
     Ok(Some(
         match compute_dtype(xa, Some(xb), opts.accumulate_f64) {
-            DType::F32 => search::<f32>(xa, xb, k, root, opts)?,
-            _ => search::<f64>(xa, xb, k, root, opts)?,
+            DType::F32 => search_in::<f32>(xa, xb, k, root, opts)?,
+            _ => search_in::<f64>(xa, xb, k, root, opts)?,
         },
     ))
 }
 
-fn search<T: GemmFloat + bytemuck::Pod>(
+/// [`search`] in the compute type `T`.
+fn search_in<T: GemmFloat + bytemuck::Pod>(
     xa: &NdArray,
     xb: &NdArray,
     k: usize,
     root: bool,
     opts: &CdistOptions,
-) -> Result<Neighbors> {
+) -> Result<(Vec<i64>, Vec<f64>)> {
     let (n, m, d) = (xa.shape()[0], xb.shape()[0], xa.shape()[1]);
     // Packed row-major copies in the compute type (the GEMM packs its panels from these).
     let a = xa.astype(T::DTYPE)?.to_contiguous(Order::C);
@@ -94,7 +91,7 @@ fn search<T: GemmFloat + bytemuck::Pod>(
     let task = |t: usize| -> Vec<(f64, i64)> {
         let rows = t * ROWS..((t + 1) * ROWS).min(n);
         let r = rows.len();
-        let mut best: Vec<Vec<(f64, i64)>> = vec![Vec::with_capacity(k + 1); r];
+        let mut best = vec![TopK::new(k); r];
         let mut g = vec![T::zero(); r * COLS.min(m)];
         for c0 in (0..m).step_by(COLS) {
             let w = COLS.min(m - c0);
@@ -126,30 +123,23 @@ fn search<T: GemmFloat + bytemuck::Pod>(
             };
             for (li, list) in best.iter_mut().enumerate() {
                 let ni = na[rows.start + li];
-                fold_row_dispatched(list, k, c0, ni, &nb[c0..c0 + w], &g[li * w..(li + 1) * w]);
+                offer_trick_row_dispatched(list, c0, ni, &nb[c0..c0 + w], &g[li * w..(li + 1) * w]);
             }
         }
         // The survivors' exact distances, re-sorted.
         let mut out = Vec::with_capacity(r * k);
         for (li, mut list) in best.into_iter().enumerate() {
             let ai = &a_rows[(rows.start + li) * d..][..d];
-            for e in list.iter_mut() {
-                let bj = &b_rows[e.1 as usize * d..][..d];
+            list.rescore(|_, j| {
+                let bj = &b_rows[j as usize * d..][..d];
                 let exact: f64 = ai
                     .iter()
                     .zip(bj)
                     .map(|(&x, &y)| (Element::to_f64(x) - Element::to_f64(y)).powi(2))
                     .sum();
-                e.0 = if root { exact.sqrt() } else { exact };
-            }
-            list.sort_by(|&x, &y| {
-                if before(x, y) {
-                    std::cmp::Ordering::Less
-                } else {
-                    std::cmp::Ordering::Greater
-                }
+                if root { exact.sqrt() } else { exact }
             });
-            out.extend(list);
+            out.extend(list.into_entries());
         }
         out
     };
@@ -168,10 +158,7 @@ fn search<T: GemmFloat + bytemuck::Pod>(
         distances.push(dist);
         indices.push(idx);
     }
-    Ok(Neighbors {
-        indices: NdArray::from_vec(indices, &[n, k])?,
-        distances: NdArray::from_vec(distances, &[n, k])?,
-    })
+    Ok((indices, distances))
 }
 
 /// The float types of the fold (one bound, for `dispatched!`).
@@ -179,8 +166,9 @@ trait TrickFloat: Element + num_traits::Float {}
 impl<T: Element + num_traits::Float> TrickFloat for T {}
 
 dispatched! {
-    /// [`fold_row`] compiled for the running CPU (the screening loop vectorises to its width).
-    fn fold_row_dispatched<T: TrickFloat>(list: &mut Vec<(f64, i64)>, k: usize, c0: usize, na: T, nb: &[T], g: &[T]) => fold_row
+    /// [`offer_trick_row`] compiled for the running CPU (the screening loop vectorises to its
+    /// width).
+    fn offer_trick_row_dispatched<T: TrickFloat>(list: &mut TopK, c0: usize, na: T, nb: &[T], g: &[T]) => offer_trick_row
 }
 
 /// Folds one row's trick distances `max(0, ‖a‖² + ‖b_j‖² − 2·g_j)` (NaN stays NaN and ranks
@@ -188,14 +176,7 @@ dispatched! {
 /// only when `‖b_j‖² − 2·g_j` is at most the worst kept distance minus `‖a‖²`, with a few
 /// ulps to spare for the two sides' rounding: one subtraction and one comparison per pair.
 #[inline(always)]
-fn fold_row<T: TrickFloat>(
-    list: &mut Vec<(f64, i64)>,
-    k: usize,
-    c0: usize,
-    na: T,
-    nb: &[T],
-    g: &[T],
-) {
+fn offer_trick_row<T: TrickFloat>(list: &mut TopK, c0: usize, na: T, nb: &[T], g: &[T]) {
     let two = T::one() + T::one();
     let dist = |j: usize| -> f64 {
         let v = na + nb[j] - two * g[j];
@@ -208,8 +189,8 @@ fn fold_row<T: TrickFloat>(
     let w = g.len();
     let mut j = 0;
     // Until the list is full, or while its worst entry is NaN, every candidate is offered.
-    while j < w && (list.len() < k || list[k - 1].0.is_nan()) {
-        offer(list, k, dist(j), (c0 + j) as i64);
+    while j < w && list.takes_any() {
+        list.offer(dist(j), (c0 + j) as i64);
         j += 1;
     }
     if j == w {
@@ -220,7 +201,7 @@ fn fold_row<T: TrickFloat>(
         let b = <T as Element>::from_f64(bound);
         b - na + (b.abs() + na.abs()) * slack
     };
-    let mut bound = list[k - 1].0;
+    let mut bound = list.bound();
     let mut thr = threshold(bound);
     // Chunks of 16 columns are screened with a branch-free test that vectorises; almost
     // every chunk has no candidate once the list holds the row's near neighbours.
@@ -243,8 +224,8 @@ fn fold_row<T: TrickFloat>(
             if nb[c] - two * g[c] <= thr {
                 let v = dist(c);
                 if v < bound {
-                    offer(list, k, v, (c0 + c) as i64);
-                    bound = list[k - 1].0;
+                    list.offer(v, (c0 + c) as i64);
+                    bound = list.bound();
                     thr = threshold(bound);
                 }
             }
@@ -257,6 +238,30 @@ fn fold_row<T: TrickFloat>(
 mod tests {
     //! Small enough for Miri, which checks the GEMM's pointers into the packed copies.
     use super::*;
+    use crate::distance::backend::Route;
+
+    /// The fused search on a job built as `knn` builds it, without the strategy's check of
+    /// the metric (which would refuse cityblock under the matmul strategy before the search
+    /// could decline it). The test predates jobs: it called the search with the arrays.
+    fn knn_trick(
+        xa: &NdArray,
+        xb: &NdArray,
+        k: usize,
+        metric: &Metric,
+        opts: &CdistOptions,
+    ) -> Result<Option<(Vec<i64>, Vec<f64>)>> {
+        let job = Job {
+            xa: xa.clone(),
+            xb: Some(xb.clone()),
+            metric: std::borrow::Cow::Borrowed(metric),
+            opts,
+            route: Route::Cpu(opts.strategy),
+            n: xa.shape()[0],
+            m: xb.shape()[0],
+            d: xa.shape()[1],
+        };
+        search(&job, k)
+    }
 
     #[test]
     fn fused_search_matches_the_exact_one() {
@@ -271,18 +276,12 @@ mod tests {
         for dtype in [DType::F64, DType::F32] {
             let (a, b) = (xa.astype(dtype).unwrap(), xb.astype(dtype).unwrap());
             let trick = CdistOptions::new().strategy(Strategy::MatmulTrick);
-            let got = knn_trick(&a, &b, 3, &Metric::Euclidean, &trick)
+            let (got_indices, g) = knn_trick(&a, &b, 3, &Metric::Euclidean, &trick)
                 .unwrap()
                 .unwrap();
             let want = crate::distance::knn(&a, &b, 3, &Metric::Euclidean).unwrap();
-            assert_eq!(
-                got.indices.to_vec::<i64>().unwrap(),
-                want.indices.to_vec::<i64>().unwrap()
-            );
-            let (g, w) = (
-                got.distances.to_vec_f64().unwrap(),
-                want.distances.to_vec_f64().unwrap(),
-            );
+            assert_eq!(got_indices, want.indices.to_vec::<i64>().unwrap());
+            let w = want.distances.to_vec_f64().unwrap();
             for (x, y) in g.iter().zip(&w) {
                 assert!((x - y).abs() <= 1e-6 * y.max(1.0), "{x} vs {y}");
             }

@@ -1,0 +1,334 @@
+//! Where distances go: a strided `n × m` matrix (cdist, any output view) or SciPy's condensed
+//! vector (pdist: the pairs `i < j` row by row), held as [`OutputRows`], a range of rows that
+//! only its holder can write. A driver splits the rows into disjoint blocks, one per task, so
+//! writing is safe code everywhere outside this file. [`Post`] is the last step applied to
+//! each value on its way out (square root, cosine from a dot product).
+
+use std::marker::PhantomData;
+use std::ops::Range;
+
+use crate::array::ArrayViewMut;
+use crate::cpu::dispatched;
+use crate::dtype::{DType, Element};
+use crate::error::{Error, Result};
+
+/// The condensed index of pair `(i, j)`, `i < j < n`: SciPy's `n·i − i·(i+1)/2 + j − i − 1`.
+#[inline]
+pub(crate) fn condensed_index(n: usize, i: usize, j: usize) -> usize {
+    n * i - i * (i + 1) / 2 + (j - i - 1)
+}
+
+#[derive(Clone, Copy)]
+enum Form {
+    /// Element `(i, j)`, `j < m`, at `base + i·rs + j·cs`.
+    Matrix { m: usize, rs: isize, cs: isize },
+    /// Only pairs `i < j < n`, at `base +` [`condensed_index`].
+    Condensed { n: usize },
+}
+
+/// Rows `rows` of a distance output of element type `O`, writable by their holder alone.
+///
+/// Invariant: every element `(i, j)` with `i` in `rows` and `j` a stored column of row `i`
+/// lies inside memory borrowed exclusively for `'a`, distinct elements at distinct
+/// addresses, aligned for `O`; two `OutputRows` made by splitting one hold disjoint rows.
+pub(crate) struct OutputRows<'a, O> {
+    base: *mut O,
+    form: Form,
+    rows: Range<usize>,
+    _borrow: PhantomData<&'a mut [O]>,
+}
+
+// SAFETY: an `OutputRows` is an exclusive borrow of its rows' elements (the invariant), like
+// a `&mut [O]`, so moving it to another thread is sound when `O` is `Send`.
+unsafe impl<O: Send> Send for OutputRows<'_, O> {}
+
+impl<'a, O: Element> OutputRows<'a, O> {
+    /// All rows of a 2-D view (any strides, negative included).
+    pub fn matrix(out: &'a mut ArrayViewMut<'_, O>) -> Result<Self> {
+        let [n, m] = *out.shape() else {
+            return Err(Error::invalid(format!(
+                "a distance matrix is 2-dimensional, not {}-dimensional",
+                out.shape().len()
+            )));
+        };
+        let (base, layout) = out.raw_parts();
+        let isz = size_of::<O>() as isize;
+        if layout.strides.iter().any(|s| s % isz != 0) {
+            return Err(Error::invalid(format!(
+                "out's strides {:?} are not multiples of its element size {isz}",
+                layout.strides
+            )));
+        }
+        let (rs, cs) = (layout.strides[0] / isz, layout.strides[1] / isz);
+        // SAFETY: the view's offset is inside its buffer (the view's invariant).
+        let base = unsafe { base.add(layout.offset) }.cast::<O>();
+        // The view's invariant (in bounds, aligned, free of self-overlap) is this type's, and
+        // the `&'a mut` borrow makes it exclusive for 'a.
+        Ok(OutputRows {
+            base,
+            form: Form::Matrix { m, rs, cs },
+            rows: 0..n,
+            _borrow: PhantomData,
+        })
+    }
+
+    /// All rows of the condensed vector of `n` points (`out.len() = n(n−1)/2`).
+    pub fn condensed(out: &'a mut [O], n: usize) -> Self {
+        assert_eq!(out.len(), n * n.saturating_sub(1) / 2, "condensed length");
+        OutputRows {
+            base: out.as_mut_ptr(),
+            form: Form::Condensed { n },
+            rows: 0..n,
+            _borrow: PhantomData,
+        }
+    }
+
+    /// The rows this holder writes.
+    pub fn rows(&self) -> Range<usize> {
+        self.rows.clone()
+    }
+
+    pub fn is_condensed(&self) -> bool {
+        matches!(self.form, Form::Condensed { .. })
+    }
+
+    /// The number of columns of the full output (`n` for a condensed one).
+    pub fn width(&self) -> usize {
+        match self.form {
+            Form::Matrix { m, .. } => m,
+            Form::Condensed { n } => n,
+        }
+    }
+
+    /// The first column stored for row `i`: 0, or `i + 1` (at most the width) when condensed.
+    pub fn first_col(&self, i: usize) -> usize {
+        match self.form {
+            Form::Matrix { .. } => 0,
+            Form::Condensed { n } => (i + 1).min(n),
+        }
+    }
+
+    /// Rows `start .. at` and `at .. end`, held apart.
+    pub fn split_at(self, at: usize) -> (Self, Self) {
+        let at = at.clamp(self.rows.start, self.rows.end);
+        let head = OutputRows {
+            rows: self.rows.start..at,
+            ..self
+        };
+        let tail = OutputRows {
+            rows: at..self.rows.end,
+            ..self
+        };
+        (head, tail)
+    }
+
+    /// The rows in blocks of `rows_per` (the last one shorter), in order, for one task each.
+    pub fn into_blocks(self, rows_per: usize) -> Vec<Self> {
+        let rows_per = rows_per.max(1);
+        let mut blocks = Vec::with_capacity(self.rows.len().div_ceil(rows_per));
+        let mut rest = self;
+        while !rest.rows.is_empty() {
+            let at = rest.rows.start + rows_per;
+            let (head, tail) = rest.split_at(at);
+            blocks.push(head);
+            rest = tail;
+        }
+        blocks
+    }
+
+    /// The stored part of row `i` from column `j0` on, `len` columns asked: how many leading
+    /// columns are not stored (`j ≤ i` of a condensed row), a pointer to the first stored one
+    /// (dangling but aligned when none is) and the stride between stored columns. Panics
+    /// outside this holder's rows or the width.
+    #[inline]
+    fn row_start(&self, i: usize, j0: usize, len: usize) -> (usize, *mut O, isize) {
+        assert!(
+            self.rows.contains(&i) && j0 + len <= self.width(),
+            "row {i}, columns {j0}..{} outside rows {:?} × {} columns",
+            j0 + len,
+            self.rows,
+            self.width()
+        );
+        let skip = match self.form {
+            Form::Matrix { .. } => 0,
+            Form::Condensed { .. } => (i + 1).saturating_sub(j0).min(len),
+        };
+        if skip == len {
+            return (skip, std::ptr::NonNull::dangling().as_ptr(), 1);
+        }
+        match self.form {
+            // SAFETY: (i, j0) is an element of the matrix (checked above, and j0 < j0 + len).
+            Form::Matrix { rs, cs, .. } => (
+                0,
+                unsafe { self.base.offset(i as isize * rs + j0 as isize * cs) },
+                cs,
+            ),
+            // SAFETY: i < j0 + skip < n (a stored column), so the index is inside the vector.
+            Form::Condensed { n } => (
+                skip,
+                unsafe { self.base.add(condensed_index(n, i, j0 + skip)) },
+                1,
+            ),
+        }
+    }
+
+    /// Writes `values[c]` (after `post`) to `(i, j0 + c)` for every stored column, with one
+    /// vectorised loop per post-processing step where the row is contiguous: at small `d`
+    /// this store (square root, conversion) costs as much as computing the distances.
+    #[inline]
+    pub fn put_row<T: Element>(&mut self, i: usize, j0: usize, values: &[T], post: &Post<'_>) {
+        let (skip, p, stride) = self.row_start(i, j0, values.len());
+        let live = values.len() - skip;
+        if live == 0 {
+            return;
+        }
+        let src = &values[skip..];
+        if stride == 1 && !matches!(post, Post::Cosine { .. }) {
+            // SAFETY: the live columns of row i are contiguous (stride 1), inside the output
+            // (row_start checked them) and this holder's alone (the invariant); `&mut self`
+            // keeps the slice unique while it lives.
+            let dst = unsafe { std::slice::from_raw_parts_mut(p, live) };
+            return store_dispatched(dst, src, matches!(post, Post::Sqrt));
+        }
+        for (c, &v) in src.iter().enumerate() {
+            let v = post.apply(v, i, j0 + skip + c);
+            // SAFETY: column j0 + skip + c is a stored column of row i (checked by
+            // row_start), reached from the first by the output's column stride.
+            unsafe { *p.offset(c as isize * stride) = O::from_f64(v.to_f64()) };
+        }
+    }
+
+    /// Every row's stored columns (from [`first_col`](Self::first_col) to the width) as float64
+    /// slices, where the output is float64 and stores rows contiguously: a driver then lets
+    /// its kernel write in place instead of into a buffer copied afterwards.
+    pub fn row_slices_f64(&mut self) -> Option<Vec<&mut [f64]>> {
+        if O::DTYPE != DType::F64 {
+            return None;
+        }
+        if let Form::Matrix { cs, .. } = self.form
+            && cs != 1
+        {
+            return None;
+        }
+        let width = self.width();
+        let rows = self.rows();
+        Some(
+            rows.map(|i| {
+                let j0 = self.first_col(i);
+                let (skip, p, _) = self.row_start(i, j0, width - j0);
+                debug_assert_eq!(skip, 0);
+                // SAFETY: O is f64 (checked above); row i's stored columns are contiguous,
+                // inside the output and this holder's alone, and rows are disjoint, so the
+                // slices never overlap; they borrow `self` mutably for their lifetime.
+                unsafe { std::slice::from_raw_parts_mut(p.cast::<f64>(), width - j0) }
+            })
+            .collect(),
+        )
+    }
+}
+
+dispatched! {
+    /// [`store_body`] for the running CPU's vector width.
+    fn store_dispatched<T: Element, O: Element>(dst: &mut [O], src: &[T], sqrt: bool) => store_body
+}
+
+#[inline(always)]
+fn store_body<T: Element, O: Element>(dst: &mut [O], src: &[T], sqrt: bool) {
+    if sqrt {
+        for (d, &s) in dst.iter_mut().zip(src) {
+            *d = O::from_f64(s.to_f64().sqrt());
+        }
+    } else {
+        for (d, &s) in dst.iter_mut().zip(src) {
+            *d = O::from_f64(s.to_f64());
+        }
+    }
+}
+
+/// The last step for each value.
+pub(crate) enum Post<'a> {
+    Identity,
+    Sqrt,
+    /// `1 − dot · inv_a[i] · inv_b[j]`, the similarity clipped to `[−1, 1]` (SciPy's
+    /// rounding guard) and snapped to ±1 within 4 ulps; a zero vector has `inv = inf`, which
+    /// gives NaN as in SciPy.
+    Cosine {
+        inv_a: &'a [f64],
+        inv_b: &'a [f64],
+    },
+}
+
+impl Post<'_> {
+    #[inline(always)]
+    pub fn apply<T: Element>(&self, v: T, i: usize, j: usize) -> T {
+        match self {
+            Post::Identity => v,
+            Post::Sqrt => T::from_f64(v.to_f64().sqrt()),
+            Post::Cosine { inv_a, inv_b } => {
+                let sim = v.to_f64() * inv_a[i] * inv_b[j];
+                // Within a few ulps of ±1 the rows are parallel to the rounding of their dot
+                // products: identical rows then give exactly 0, as SciPy's `uv / sqrt(uu·vv)`
+                // does (its three sums share one order; ours come from two kernels).
+                let sim = if sim.abs() > 1.0 - 4.0 * f64::EPSILON {
+                    sim.signum()
+                } else {
+                    sim
+                };
+                T::from_f64(1.0 - sim)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{DType, NdArray, s};
+
+    #[test]
+    fn blocks_write_their_own_rows_only() {
+        // Every other column of a 5 × 8 matrix, written block by block.
+        let mut wide = NdArray::zeros(&[5, 8], DType::F64).unwrap();
+        let mut view = wide.slice_mut::<f64>(s![.., ..;2]).unwrap();
+        let out = OutputRows::matrix(&mut view).unwrap();
+        assert_eq!(out.width(), 4);
+        for mut block in out.into_blocks(2) {
+            assert!(block.row_slices_f64().is_none()); // column stride 2
+            for i in block.rows() {
+                let row: Vec<f64> = (0..4).map(|j| (10 * i + j) as f64).collect();
+                block.put_row(i, 0, &row, &Post::Identity);
+            }
+        }
+        let got = wide.to_vec_f64().unwrap();
+        for i in 0..5 {
+            for j in 0..8 {
+                let want = if j % 2 == 0 {
+                    (10 * i + j / 2) as f64
+                } else {
+                    0.0
+                };
+                assert_eq!(got[i * 8 + j], want, "({i}, {j})");
+            }
+        }
+    }
+
+    #[test]
+    fn condensed_rows_skip_the_lower_triangle() {
+        let mut v = vec![0.0f64; 6]; // n = 4
+        let out = OutputRows::condensed(&mut v, 4);
+        let (mut head, mut tail) = out.split_at(1);
+        head.put_row(0, 0, &[9.0, 1.0, 2.0, 3.0], &Post::Identity);
+        for (i, row) in tail.row_slices_f64().unwrap().into_iter().enumerate() {
+            row.iter_mut().for_each(|x| *x = (i + 1) as f64 * 10.0);
+        }
+        assert_eq!(v, [1.0, 2.0, 3.0, 10.0, 10.0, 20.0]);
+    }
+
+    #[test]
+    #[should_panic(expected = "outside rows")]
+    fn a_block_cannot_write_another_blocks_row() {
+        let mut v = vec![0.0f32; 6];
+        let (mut head, _tail) = OutputRows::condensed(&mut v, 4).split_at(2);
+        head.put_row(2, 3, &[1.0f32], &Post::Identity);
+    }
+}
