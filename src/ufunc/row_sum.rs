@@ -95,107 +95,83 @@ mod x86 {
         }
     }
 
-    // Each kernel: the contract of `add_row_sums`, with n >= 16 and the CPU feature enabled.
-    // Inside the closures, `p[..body]` is in bounds (`add_rows`' contract).
-
-    #[target_feature(enable = "avx512f")]
-    pub(super) unsafe fn rows_f64_avx512(
-        inp: *const u8,
-        row_in: isize,
-        rows: usize,
-        n: usize,
-        out: *mut u8,
-        row_out: isize,
-    ) {
-        // SAFETY: forwarded; the closure reads p[..body] only.
-        unsafe {
-            add_rows(inp, row_in, rows, n, out, row_out, |p: *const f64, body| {
-                let mut lo = _mm512_loadu_pd(p); // lanes 0..8
-                let mut hi = _mm512_loadu_pd(p.add(8)); // lanes 8..16
-                for i in (16..body).step_by(16) {
-                    lo = _mm512_add_pd(lo, _mm512_loadu_pd(p.add(i)));
-                    hi = _mm512_add_pd(hi, _mm512_loadu_pd(p.add(i + 8)));
+    /// One kernel of `add_row_sums`' signature for an element type and instruction set:
+    /// [`add_rows`] with `$block` folding the sixteen lanes of a row (`$p[..$body]`).
+    macro_rules! row_sum_kernel {
+        ($name:ident, $feature:literal, $t:ty, |$p:ident, $body:ident| $block:block) => {
+            /// The contract of `add_row_sums`, with n >= 16 and the CPU feature enabled.
+            #[target_feature(enable = $feature)]
+            pub(super) unsafe fn $name(
+                inp: *const u8,
+                row_in: isize,
+                rows: usize,
+                n: usize,
+                out: *mut u8,
+                row_out: isize,
+            ) {
+                // SAFETY: forwarded; the block reads `$p[..$body]` only, in bounds by
+                // `add_rows`' contract.
+                unsafe {
+                    add_rows(
+                        inp,
+                        row_in,
+                        rows,
+                        n,
+                        out,
+                        row_out,
+                        |$p: *const $t, $body| $block,
+                    )
                 }
-                let s8 = _mm512_add_pd(lo, hi);
-                let s4 = _mm256_add_pd(_mm512_castpd512_pd256(s8), _mm512_extractf64x4_pd::<1>(s8));
-                fold4_f64(s4)
-            })
-        }
+            }
+        };
     }
 
-    #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn rows_f64_avx2(
-        inp: *const u8,
-        row_in: isize,
-        rows: usize,
-        n: usize,
-        out: *mut u8,
-        row_out: isize,
-    ) {
-        // SAFETY: forwarded; the closure reads p[..body] only.
-        unsafe {
-            add_rows(inp, row_in, rows, n, out, row_out, |p: *const f64, body| {
-                // Lanes 0..4, 4..8, 8..12, 12..16.
-                let mut v = [0, 4, 8, 12].map(|k| _mm256_loadu_pd(p.add(k)));
-                for i in (16..body).step_by(16) {
-                    for (q, x) in v.iter_mut().enumerate() {
-                        *x = _mm256_add_pd(*x, _mm256_loadu_pd(p.add(i + 4 * q)));
-                    }
-                }
-                // w = 8 pairs lanes 0..4 with 8..12 and 4..8 with 12..16; w = 4 then adds the
-                // two results.
-                fold4_f64(_mm256_add_pd(
-                    _mm256_add_pd(v[0], v[2]),
-                    _mm256_add_pd(v[1], v[3]),
-                ))
-            })
+    row_sum_kernel!(rows_f64_avx512, "avx512f", f64, |p, body| {
+        let mut lo = _mm512_loadu_pd(p); // lanes 0..8
+        let mut hi = _mm512_loadu_pd(p.add(8)); // lanes 8..16
+        for i in (16..body).step_by(16) {
+            lo = _mm512_add_pd(lo, _mm512_loadu_pd(p.add(i)));
+            hi = _mm512_add_pd(hi, _mm512_loadu_pd(p.add(i + 8)));
         }
-    }
+        let s8 = _mm512_add_pd(lo, hi);
+        let s4 = _mm256_add_pd(_mm512_castpd512_pd256(s8), _mm512_extractf64x4_pd::<1>(s8));
+        fold4_f64(s4)
+    });
 
-    #[target_feature(enable = "avx512f")]
-    pub(super) unsafe fn rows_f32_avx512(
-        inp: *const u8,
-        row_in: isize,
-        rows: usize,
-        n: usize,
-        out: *mut u8,
-        row_out: isize,
-    ) {
-        // SAFETY: forwarded; the closure reads p[..body] only.
-        unsafe {
-            add_rows(inp, row_in, rows, n, out, row_out, |p: *const f32, body| {
-                let mut v = _mm512_loadu_ps(p); // all sixteen lanes
-                for i in (16..body).step_by(16) {
-                    v = _mm512_add_ps(v, _mm512_loadu_ps(p.add(i)));
-                }
-                let high = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(v)));
-                fold8_f32(_mm256_add_ps(_mm512_castps512_ps256(v), high))
-            })
+    row_sum_kernel!(rows_f64_avx2, "avx2", f64, |p, body| {
+        // Lanes 0..4, 4..8, 8..12, 12..16.
+        let mut v = [0, 4, 8, 12].map(|k| _mm256_loadu_pd(p.add(k)));
+        for i in (16..body).step_by(16) {
+            for (q, x) in v.iter_mut().enumerate() {
+                *x = _mm256_add_pd(*x, _mm256_loadu_pd(p.add(i + 4 * q)));
+            }
         }
-    }
+        // w = 8 pairs lanes 0..4 with 8..12 and 4..8 with 12..16; w = 4 then adds the two
+        // results.
+        fold4_f64(_mm256_add_pd(
+            _mm256_add_pd(v[0], v[2]),
+            _mm256_add_pd(v[1], v[3]),
+        ))
+    });
 
-    #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn rows_f32_avx2(
-        inp: *const u8,
-        row_in: isize,
-        rows: usize,
-        n: usize,
-        out: *mut u8,
-        row_out: isize,
-    ) {
-        // SAFETY: forwarded; the closure reads p[..body] only.
-        unsafe {
-            add_rows(inp, row_in, rows, n, out, row_out, |p: *const f32, body| {
-                let mut lo = _mm256_loadu_ps(p); // lanes 0..8
-                let mut hi = _mm256_loadu_ps(p.add(8)); // lanes 8..16
-                for i in (16..body).step_by(16) {
-                    lo = _mm256_add_ps(lo, _mm256_loadu_ps(p.add(i)));
-                    hi = _mm256_add_ps(hi, _mm256_loadu_ps(p.add(i + 8)));
-                }
-                fold8_f32(_mm256_add_ps(lo, hi))
-            })
+    row_sum_kernel!(rows_f32_avx512, "avx512f", f32, |p, body| {
+        let mut v = _mm512_loadu_ps(p); // all sixteen lanes
+        for i in (16..body).step_by(16) {
+            v = _mm512_add_ps(v, _mm512_loadu_ps(p.add(i)));
         }
-    }
+        let high = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(v)));
+        fold8_f32(_mm256_add_ps(_mm512_castps512_ps256(v), high))
+    });
+
+    row_sum_kernel!(rows_f32_avx2, "avx2", f32, |p, body| {
+        let mut lo = _mm256_loadu_ps(p); // lanes 0..8
+        let mut hi = _mm256_loadu_ps(p.add(8)); // lanes 8..16
+        for i in (16..body).step_by(16) {
+            lo = _mm256_add_ps(lo, _mm256_loadu_ps(p.add(i)));
+            hi = _mm256_add_ps(hi, _mm256_loadu_ps(p.add(i + 8)));
+        }
+        fold8_f32(_mm256_add_ps(lo, hi))
+    });
 
     /// Lanes `r[0..4]` after the w = 8 step; the tree's last steps (w = 4, 2, 1).
     #[inline]

@@ -10,7 +10,7 @@
 //! (negative or non-finite entries, zero sums) and rows with subnormal probabilities take
 //! the pair-at-a-time definition in [`super::pairwise::JensenShannon`].
 
-use super::lanes::{LANES, ln_positive};
+use super::lanes::{lane_sum, ln_positive};
 use super::pairwise::{JensenShannon, PairMetric};
 use crate::cpu::dispatched;
 
@@ -67,16 +67,7 @@ fn term(p: f64, q: f64) -> f64 {
 /// `Σ term` over the features of one pair, in `LANES` partial sums.
 #[inline(always)]
 fn divergence_sum(p: &[f64], q: &[f64]) -> f64 {
-    let (pc, pr) = p.as_chunks::<LANES>();
-    let (qc, qr) = q.as_chunks::<LANES>();
-    let mut acc = [0.0; LANES];
-    for (p, q) in pc.iter().zip(qc) {
-        for l in 0..LANES {
-            acc[l] += term(p[l], q[l]);
-        }
-    }
-    let tail: f64 = pr.iter().zip(qr).map(|(&p, &q)| term(p, q)).sum();
-    acc.iter().sum::<f64>() + tail
+    lane_sum(p, q, term)
 }
 
 #[inline(always)]

@@ -10,109 +10,107 @@ use crate::array::NdArray;
 use crate::dtype::Element;
 use crate::error::{Error, Result};
 
-/// The kernels' inner operations (enum Op in kernels/cdist.cu; `name` is the suffix of the
-/// kernels' names, `OPCODE_name` there).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum GpuOp {
-    SqEuclidean = 0,
-    Cityblock = 1,
-    Chebyshev = 2,
-    Dot = 3,
-    Minkowski = 4,
-    Canberra = 5,
-    BrayCurtis = 6,
-    Hamming = 7,
-    JensenShannon = 8,
+/// A C-like enum of codes that kernels/cdist.cu defines too: each variant with its code and
+/// its name there (after the enum's prefix), `code()` for the launch argument, and for the
+/// test that checks them against the kernel source, `ALL` and `c_name()`.
+macro_rules! kernel_codes {
+    ($(#[$m:meta])* enum $name:ident: $prefix:literal {
+        $($(#[$vm:meta])* $v:ident = $code:literal => $c:literal,)*
+    }) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub(super) enum $name {
+            $($(#[$vm])* $v = $code,)*
+        }
+
+        impl $name {
+            #[cfg(test)]
+            pub(super) const ALL: &[$name] = &[$($name::$v,)*];
+
+            /// The kernels' code for this variant. An op reaches the kernels through their
+            /// names and the others through their codes, so each enum leaves one of `code`
+            /// and `c_suffix` to the test alone.
+            #[allow(dead_code)]
+            pub(super) fn code(self) -> i32 {
+                self as i32
+            }
+
+            /// The name in kernels/cdist.cu after the prefix.
+            #[allow(dead_code)]
+            pub(super) fn c_suffix(self) -> &'static str {
+                match self {
+                    $($name::$v => $c,)*
+                }
+            }
+
+            /// The name in kernels/cdist.cu.
+            #[cfg(test)]
+            pub(super) fn c_name(self) -> String {
+                format!("{}{}", $prefix, self.c_suffix())
+            }
+        }
+    };
+}
+
+kernel_codes! {
+    /// The kernels' inner operations (enum Op in kernels/cdist.cu; `name` is the suffix of the
+    /// kernels' names, `OPCODE_name` there).
+    enum GpuOp: "OP_" {
+        SqEuclidean = 0 => "SQEUCLIDEAN",
+        Cityblock = 1 => "CITYBLOCK",
+        Chebyshev = 2 => "CHEBYSHEV",
+        Dot = 3 => "DOT",
+        Minkowski = 4 => "MINKOWSKI",
+        Canberra = 5 => "CANBERRA",
+        BrayCurtis = 6 => "BRAYCURTIS",
+        Hamming = 7 => "HAMMING",
+        JensenShannon = 8 => "JENSENSHANNON",
+    }
 }
 
 impl GpuOp {
-    #[cfg(test)]
-    pub(super) const ALL: [GpuOp; 9] = [
-        GpuOp::SqEuclidean,
-        GpuOp::Cityblock,
-        GpuOp::Chebyshev,
-        GpuOp::Dot,
-        GpuOp::Minkowski,
-        GpuOp::Canberra,
-        GpuOp::BrayCurtis,
-        GpuOp::Hamming,
-        GpuOp::JensenShannon,
-    ];
-
-    pub(super) fn name(self) -> &'static str {
-        match self {
-            GpuOp::SqEuclidean => "sqeuclidean",
-            GpuOp::Cityblock => "cityblock",
-            GpuOp::Chebyshev => "chebyshev",
-            GpuOp::Dot => "dot",
-            GpuOp::Minkowski => "minkowski",
-            GpuOp::Canberra => "canberra",
-            GpuOp::BrayCurtis => "braycurtis",
-            GpuOp::Hamming => "hamming",
-            GpuOp::JensenShannon => "jensenshannon",
-        }
+    /// The suffix of the kernels' names: `OPCODE_name` in kernels/cdist.cu maps `name`, the
+    /// C name in lower case, to the op.
+    pub(super) fn name(self) -> String {
+        self.c_suffix().to_lowercase()
     }
 }
 
 impl std::fmt::Display for GpuOp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
+        f.write_str(&self.name())
     }
 }
 
-/// The kernels' last step per output element (enum Post in kernels/cdist.cu, whose codes
-/// are the discriminants: [`Epilogue::code`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Epilogue {
-    Identity = 0,
-    Sqrt = 1,
-    /// `x^(1/p)`.
-    RootP = 2,
-    /// `1 − clip(x · inv_a[i] · inv_b[j], −1, 1)`.
-    Cosine = 3,
-    /// `x / d`.
-    Mean = 4,
-    /// The matmul trick: `max(‖a‖² + ‖b‖² − 2·a·b, 0)`, the sides holding squared norms.
-    TrickSq = 5,
-    /// Its square root.
-    Trick = 6,
-    JensenShannon = 7,
-    /// The boolean metrics from `ntt` and the rows' counts of true.
-    Jaccard = 10,
-    Dice = 11,
-    /// Also sokalmichener.
-    RogersTanimoto = 12,
-    RussellRao = 13,
-    SokalSneath = 14,
-    Yule = 15,
-    Kulczynski1 = 16,
+kernel_codes! {
+    /// The kernels' last step per output element (enum Post in kernels/cdist.cu).
+    enum Epilogue: "POST_" {
+        Identity = 0 => "IDENTITY",
+        Sqrt = 1 => "SQRT",
+        /// `x^(1/p)`.
+        RootP = 2 => "ROOT_P",
+        /// `1 − clip(x · inv_a[i] · inv_b[j], −1, 1)`.
+        Cosine = 3 => "COSINE",
+        /// `x / d`.
+        Mean = 4 => "MEAN",
+        /// The matmul trick: `max(‖a‖² + ‖b‖² − 2·a·b, 0)`, the sides holding squared norms.
+        TrickSq = 5 => "TRICK_SQ",
+        /// Its square root.
+        Trick = 6 => "TRICK",
+        JensenShannon = 7 => "JENSENSHANNON",
+        /// The boolean metrics from `ntt` and the rows' counts of true.
+        Jaccard = 10 => "JACCARD",
+        Dice = 11 => "DICE",
+        /// Also sokalmichener.
+        RogersTanimoto = 12 => "ROGERSTANIMOTO",
+        RussellRao = 13 => "RUSSELLRAO",
+        SokalSneath = 14 => "SOKALSNEATH",
+        Yule = 15 => "YULE",
+        Kulczynski1 = 16 => "KULCZYNSKI1",
+    }
 }
 
 impl Epilogue {
-    #[cfg(test)]
-    pub(super) const ALL: [Epilogue; 15] = [
-        Epilogue::Identity,
-        Epilogue::Sqrt,
-        Epilogue::RootP,
-        Epilogue::Cosine,
-        Epilogue::Mean,
-        Epilogue::TrickSq,
-        Epilogue::Trick,
-        Epilogue::JensenShannon,
-        Epilogue::Jaccard,
-        Epilogue::Dice,
-        Epilogue::RogersTanimoto,
-        Epilogue::RussellRao,
-        Epilogue::SokalSneath,
-        Epilogue::Yule,
-        Epilogue::Kulczynski1,
-    ];
-
-    /// The kernels' `post` argument.
-    pub(super) fn code(self) -> i32 {
-        self as i32
-    }
-
     fn is_boolean(self) -> bool {
         self.code() >= Epilogue::Jaccard.code()
     }
@@ -432,29 +430,14 @@ mod tests {
 
     #[test]
     fn codes_match_the_kernel_source() {
-        let ops = GpuOp::ALL.map(|o| (format!("OP_{}", o.name().to_uppercase()), o as i32));
-        assert_eq!(sorted(ops.to_vec()), sorted(c_enum("Op")));
-
-        let post_names = [
-            (Epilogue::Identity, "IDENTITY"),
-            (Epilogue::Sqrt, "SQRT"),
-            (Epilogue::RootP, "ROOT_P"),
-            (Epilogue::Cosine, "COSINE"),
-            (Epilogue::Mean, "MEAN"),
-            (Epilogue::TrickSq, "TRICK_SQ"),
-            (Epilogue::Trick, "TRICK"),
-            (Epilogue::JensenShannon, "JENSENSHANNON"),
-            (Epilogue::Jaccard, "JACCARD"),
-            (Epilogue::Dice, "DICE"),
-            (Epilogue::RogersTanimoto, "ROGERSTANIMOTO"),
-            (Epilogue::RussellRao, "RUSSELLRAO"),
-            (Epilogue::SokalSneath, "SOKALSNEATH"),
-            (Epilogue::Yule, "YULE"),
-            (Epilogue::Kulczynski1, "KULCZYNSKI1"),
-        ];
-        assert_eq!(post_names.map(|p| p.0), Epilogue::ALL);
-        let posts = post_names.map(|(e, n)| (format!("POST_{n}"), e.code()));
-        assert_eq!(sorted(posts.to_vec()), sorted(c_enum("Post")));
+        let codes = |all: &[(String, i32)]| sorted(all.to_vec());
+        let ops: Vec<_> = GpuOp::ALL.iter().map(|o| (o.c_name(), o.code())).collect();
+        assert_eq!(codes(&ops), sorted(c_enum("Op")));
+        let posts: Vec<_> = Epilogue::ALL
+            .iter()
+            .map(|e| (e.c_name(), e.code()))
+            .collect();
+        assert_eq!(codes(&posts), sorted(c_enum("Post")));
 
         let preps = [
             (Prep::None, "NONE"),

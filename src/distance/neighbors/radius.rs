@@ -40,26 +40,14 @@ pub fn radius_neighbors<'a>(
     radius: f64,
     metric: impl Into<MetricSpec<'a>>,
 ) -> Result<RadiusNeighbors> {
-    let spec = metric.into();
-    let (metric, opts) = (spec.metric(), spec.opts());
-    check_radius(radius)?;
-    let init = |rows: std::ops::Range<usize>| vec![Vec::new(); rows.len()];
-    let fold = |found: &mut Vec<Vec<(i64, f64)>>, block: &Block<'_>| {
-        for (r, list) in found.iter_mut().enumerate() {
-            for (j, &dist) in block.row(r).iter().enumerate() {
-                if dist <= radius {
-                    list.push(((block.c0 + j) as i64, dist));
-                }
-            }
-        }
-    };
-    let job = Job::cdist(xa, xb, metric, opts)?.for_blocks();
-    let n = job.n;
-    let states = fold_blocks(&job, init, fold)?;
+    let found = per_row_within(xa, xb, radius, metric, Vec::new(), |list, j, dist| {
+        list.push((j, dist))
+    })?;
+    let n = found.len();
     let mut indptr = Vec::with_capacity(n + 1);
     indptr.push(0i64);
     let (mut indices, mut distances) = (Vec::new(), Vec::new());
-    for list in states.into_iter().flatten() {
+    for list in found {
         for (j, dist) in list {
             indices.push(j);
             distances.push(dist);
@@ -82,18 +70,35 @@ pub fn radius_count<'a>(
     radius: f64,
     metric: impl Into<MetricSpec<'a>>,
 ) -> Result<NdArray> {
+    let counts = per_row_within(xa, xb, radius, metric, 0i64, |count, _, _| *count += 1)?;
+    let n = counts.len();
+    NdArray::from_vec(counts, &[n])
+}
+
+/// For each row of `xa`, `empty` with `add(state, j, distance)` applied to each row `j` of
+/// `xb` within `radius`, in index order.
+fn per_row_within<'a, S: Clone + Send + Sync>(
+    xa: &NdArray,
+    xb: &NdArray,
+    radius: f64,
+    metric: impl Into<MetricSpec<'a>>,
+    empty: S,
+    add: impl Fn(&mut S, i64, f64) + Sync,
+) -> Result<Vec<S>> {
     let spec = metric.into();
-    let (metric, opts) = (spec.metric(), spec.opts());
     check_radius(radius)?;
-    let init = |rows: std::ops::Range<usize>| vec![0i64; rows.len()];
-    let fold = |counts: &mut Vec<i64>, block: &Block<'_>| {
-        for (r, count) in counts.iter_mut().enumerate() {
-            *count += block.row(r).iter().filter(|&&d| d <= radius).count() as i64;
+    let init = |rows: std::ops::Range<usize>| vec![empty.clone(); rows.len()];
+    let fold = |states: &mut Vec<S>, block: &Block<'_>| {
+        for (r, state) in states.iter_mut().enumerate() {
+            for (j, &dist) in block.row(r).iter().enumerate() {
+                if dist <= radius {
+                    add(state, (block.c0 + j) as i64, dist);
+                }
+            }
         }
     };
-    let job = Job::cdist(xa, xb, metric, opts)?.for_blocks();
-    let states = fold_blocks(&job, init, fold)?;
-    NdArray::from_vec(states.concat(), &[job.n])
+    let job = Job::cdist(xa, xb, spec.metric(), spec.opts())?.for_blocks();
+    Ok(fold_blocks(&job, init, fold)?.concat())
 }
 
 fn check_radius(radius: f64) -> Result<()> {
