@@ -40,7 +40,7 @@ pub fn release_pooled_memory() {
 /// Alignment asked of the system allocator: what glibc's `malloc` gives anyway. Asking for
 /// `BUFFER_ALIGN` directly goes through `posix_memalign`, which splits off and frees the
 /// unaligned head of each block; those small fragments then make the next large `malloc`
-/// consolidate the free lists (6% of a 64×64 `a + b`, measured with perf). Over-allocating by
+/// consolidate the free lists (seen in perf profiles of a 64×64 `a + b`). Over-allocating by
 /// `BUFFER_ALIGN - MALLOC_ALIGN` bytes and rounding the pointer up avoids both.
 const MALLOC_ALIGN: usize = 16;
 const HEAP_SLACK: usize = BUFFER_ALIGN - MALLOC_ALIGN;
@@ -52,8 +52,8 @@ const _: () =
     assert!(size_of::<Header>() <= HEADER_SIZE && HEADER_SIZE.is_multiple_of(BUFFER_ALIGN));
 
 /// What every buffer's block starts with. The handle count lives in the same system block as
-/// the data (one `malloc` per array rather than two, as an `Arc<Buffer>` needed: a tenth of
-/// making a small array, measured with perf).
+/// the data (one `malloc` per array rather than two, as an `Arc<Buffer>` needed; the second
+/// was a visible part of making a small array in perf profiles).
 struct Header {
     /// Handles sharing the buffer.
     handles: AtomicUsize,

@@ -52,10 +52,8 @@ fn detect() -> SimdLevel {
 }
 
 /// The level for memory-bound elementwise loops (binary ufuncs, `-a`, `abs`, `floor`): AVX2 even where
-/// AVX-512 exists. Measured on Zen 4 (BENCHMARKS.md, "Small arrays, 64×64"):
-/// `o = a + b` over 4096 f64 in L2 takes 700 ns with ymm, 790 with zmm at 64-byte aligned
-/// addresses and 930 with zmm at unaligned ones (each zmm access then splits a cache line),
-/// against 745 for SSE2. Compute-bound loops (exp, reductions, distances) keep zmm.
+/// AVX-512 exists: in L2, ymm beat zmm at aligned addresses and by more at unaligned ones
+/// (each zmm access then splits a cache line); BENCHMARKS.md, "Measurements behind choices in the code". Compute-bound loops (exp, reductions, distances) keep zmm.
 pub fn streaming_level() -> SimdLevel {
     match simd_level() {
         SimdLevel::Avx512 => SimdLevel::Avx2,

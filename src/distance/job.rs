@@ -13,6 +13,7 @@ use super::input::{cdist_dims, pdist_dims};
 use super::metric::Metric;
 use super::options::CdistOptions;
 use super::output::{OutputRows, Post};
+use super::plan::{MetricPlan, plan};
 use super::stats;
 use crate::array::NdArray;
 use crate::error::{Error, Result};
@@ -25,6 +26,8 @@ pub(crate) struct Job<'a> {
     pub xb: Option<NdArray>,
     /// Defaults filled in: seuclidean's `V` and mahalanobis's `VI` are always `Some`.
     pub metric: Cow<'a, Metric>,
+    /// The metric's plan, made once for the job and its blocks.
+    pub plan: Cow<'a, MetricPlan>,
     pub opts: &'a CdistOptions,
     pub route: Route,
     pub n: usize,
@@ -72,6 +75,7 @@ impl<'a> Job<'a> {
         Ok(Job {
             xa: xa.clone(),
             xb: xb.cloned(),
+            plan: Cow::Owned(plan(&metric, d)?),
             metric,
             opts,
             route,
@@ -107,18 +111,19 @@ impl<'a> Job<'a> {
         }
     }
 
-    /// This job with another metric of the same parameters (no data-derived defaults).
-    pub fn with_metric<'b>(&'b self, metric: &'b Metric) -> Job<'b> {
-        Job {
+    /// This job with another metric that needs no data-derived defaults.
+    pub fn with_metric<'b>(&'b self, metric: &'b Metric) -> Result<Job<'b>> {
+        Ok(Job {
             xa: self.xa.clone(),
             xb: self.xb.clone(),
+            plan: Cow::Owned(plan(metric, self.d)?),
             metric: Cow::Borrowed(metric),
             opts: self.opts,
             route: self.route,
             n: self.n,
             m: self.m,
             d: self.d,
-        }
+        })
     }
 
     /// Rows `rows` of `xa` against rows `cols` of `xb` (a cdist job), with this job's metric,
@@ -130,6 +135,7 @@ impl<'a> Job<'a> {
             xa: view(&self.xa, &rows)?,
             xb: Some(view(self.xb(), &cols)?),
             metric: Cow::Borrowed(&*self.metric),
+            plan: Cow::Borrowed(&*self.plan),
             opts: self.opts,
             route: self.route,
             n: rows.len(),

@@ -40,6 +40,7 @@ mod metric;
 mod neighbors;
 mod options;
 mod output;
+mod plan;
 mod spec;
 mod squareform;
 mod stats;

@@ -3,7 +3,7 @@
 //! Threads split C into independent blocks of rows (or of columns, when rows are few) and
 //! each runs the serial BLIS loop nest on its block, with its own packing buffers, so the
 //! threads never wait for each other. (Sharing one packed block between the threads, as BLIS
-//! does, was measured here to lose 5-30% to the barriers it needs.) The serial loop nest has
+//! does, lost time to the barriers it needs: BENCHMARKS.md, "Measurements behind choices in the code".) The serial loop nest has
 //! BLIS's structure with A and B swapped, because our vector lanes run along C's rows:
 //!
 //! ```text

@@ -1,6 +1,5 @@
-//! Stable radix sorts on unsigned keys, 8 bits a pass (on the 2-core AMD EPYC here a pass of
-//! 10⁷ keys took 42 ms with 256 buckets and 104 ms with 2048: scattered stores are what
-//! costs). Long inputs are first split into 256 buckets by sampled splitters, one scatter,
+//! Stable radix sorts on unsigned keys, 8 bits a pass (256 buckets: wider digits scatter to
+//! more places, and the scattered stores are what costs; BENCHMARKS.md, "Measurements behind choices in the code"). Long inputs are first split into 256 buckets by sampled splitters, one scatter,
 //! so that each bucket is then radix sorted inside the caches, buckets in parallel.
 
 use rayon::prelude::*;

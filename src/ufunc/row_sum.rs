@@ -1,10 +1,9 @@
 //! Float sums of many short contiguous rows (`sum(axis=-1)` of a small matrix), with explicit
 //! vectors.
 //!
-//! The generic pairwise sum (`reduce::block_sum::<T, 16>`, sixteen lanes folded as a tree) is
+//! The generic pairwise sum (`reduce::pairwise::block_sum::<T, 16>`, sixteen lanes folded as a tree) is
 //! compiled by LLVM's SLP vectoriser into eight 128-bit registers even inside an AVX-512
-//! function; a 64×64 f64 `sum_axis(1)` then took 305 ns of row sums against 203 ns with the
-//! same lanes in two zmm registers. The kernels here do exactly the same additions in the same
+//! function, slower than the same lanes in two zmm registers (BENCHMARKS.md, "Measurements behind choices in the code"). The kernels here do exactly the same additions in the same
 //! order (lane `k` accumulates elements `k, k + 16, ...`; lanes fold `r[k] + r[k + w]` for
 //! w = 8, 4, 2, 1; the trailing `n % 16` elements are added one by one), so the results are
 //! bit-identical to the generic path, which the tests check.

@@ -42,8 +42,8 @@ const NONTEMPORAL_BLOCK: usize = 4096;
 
 /// `o[i] = f(a[i], b[i])` like [`map2_streaming`], with the output written by non-temporal
 /// stores: each block is computed into a small buffer by the vectorised loop, then copied out
-/// 16 bytes at a time around the caches. Measured on 4096² f64 with 2 threads: 14.4 ms with
-/// plain stores, 11.8 ms this way (stand-alone loop, same output buffer every call).
+/// 16 bytes at a time around the caches, which beats plain stores on outputs larger than
+/// the caches (BENCHMARKS.md, "Measurements behind choices in the code").
 ///
 /// Falls back to `map2_streaming` off x86-64 and for element sizes that do not divide 16.
 pub fn map2_nontemporal<A: Copy, B: Copy, O: bytemuck::Pod, F: Fn(A, B) -> O>(

@@ -1,6 +1,6 @@
-//! The `Simd` strategy's back end: a register-blocked kernel where the metric has one
-//! (possibly after transforming the rows: weights, variances, Cholesky factor, centring),
-//! bit-packed counts for boolean metrics, vectorised pair loops for the rest.
+//! The `Simd` strategy's back end, the job's plan on this CPU: the register-blocked kernels
+//! for the inner operations they have (over the plan's prepared rows), bit-packed counts for
+//! the boolean metrics, vectorised pair loops for the rest.
 
 use super::bits::{BitRows, run_bits};
 use super::canberra::{self, CanberraRows};
@@ -13,13 +13,13 @@ use crate::distance::input::{Operand, compute_dtype};
 use crate::distance::job::Job;
 use crate::distance::metric::Metric;
 use crate::distance::output::{OutputRows, Post};
-use crate::distance::stats;
+use crate::distance::plan::{ExactPairs, Finish, Inner, MetricPlan, RowPrep};
 use crate::dtype::{DType, Element};
 use crate::error::{Error, Result};
 
 /// Every distance of `job` into `out`.
 pub(crate) fn run<O: Element>(job: &Job<'_>, out: OutputRows<'_, O>) -> Result<()> {
-    let (xa, xb, metric) = (&job.xa, job.xb.as_ref(), &*job.metric);
+    let (xa, xb) = (&job.xa, job.xb.as_ref());
     let (n, m, d) = job.dims();
     // The float64 rows of XA, and of XB unless it is XA (pdist), for the pair-at-a-time
     // metrics.
@@ -33,73 +33,53 @@ pub(crate) fn run<O: Element>(job: &Job<'_>, out: OutputRows<'_, O>) -> Result<(
             Ok(())
         }};
     }
-    if metric.is_boolean() {
-        let numeric = std::iter::once(xa)
-            .chain(xb)
-            .any(|x| x.dtype() != DType::Bool);
-        return match metric {
-            Metric::Hamming if numeric => pairwise!(pairwise::Hamming),
-            _ => {
-                let a = BitRows::new(xa)?;
-                let b = xb.map(BitRows::new).transpose()?;
-                run_bits(metric, &a, b.as_ref().unwrap_or(&a), d, out);
-                Ok(())
-            }
-        };
-    }
-    let plan = match metric {
-        Metric::SqEuclidean => KernelPlan::Kernel(KernelOp::SqEuclidean, false),
-        Metric::Euclidean => KernelPlan::Kernel(KernelOp::SqEuclidean, true),
-        Metric::Cityblock => KernelPlan::Kernel(KernelOp::Cityblock, false),
-        Metric::Chebyshev => KernelPlan::Kernel(KernelOp::Chebyshev, false),
-        Metric::Minkowski { p, w: None } if *p == 1.0 => {
-            KernelPlan::Kernel(KernelOp::Cityblock, false)
+    let (prep, inner, finish) = match &*job.plan {
+        MetricPlan::Tiled {
+            prep,
+            inner,
+            finish,
+        } => (prep, inner, finish),
+        MetricPlan::ExactPairs(ExactPairs::SEuclidean { v }) => {
+            return pairwise!(pairwise::SEuclidean { v });
         }
-        Metric::Minkowski { p, w: None } if *p == 2.0 => {
-            KernelPlan::Kernel(KernelOp::SqEuclidean, true)
+        MetricPlan::ExactPairs(ExactPairs::Mahalanobis { vi }) => {
+            return pairwise!(pairwise::Mahalanobis { vi });
         }
-        Metric::Minkowski { p, w: None } if p.is_infinite() => {
-            KernelPlan::Kernel(KernelOp::Chebyshev, false)
-        }
-        // Σ w·|u−v| = Σ |w·u − w·v| and Σ w·(u−v)² = Σ (√w·u − √w·v)², for w ≥ 0.
-        Metric::Minkowski { p, w: Some(w) } if *p == 1.0 => {
-            KernelPlan::ScaledKernel(w.clone(), KernelOp::Cityblock, false)
-        }
-        Metric::Minkowski { p, w: Some(w) } if *p == 2.0 => KernelPlan::ScaledKernel(
-            w.iter().map(|w| w.sqrt()).collect(),
-            KernelOp::SqEuclidean,
-            true,
-        ),
-        Metric::Minkowski { p, w } => {
+    };
+    let bits = |metric: &Metric, out: OutputRows<'_, O>| -> Result<()> {
+        let a = BitRows::new(xa)?;
+        let b = xb.map(BitRows::new).transpose()?;
+        run_bits(metric, &a, b.as_ref().unwrap_or(&a), d, out);
+        Ok(())
+    };
+    let op = match inner {
+        Inner::SqEuclidean => KernelOp::SqEuclidean,
+        Inner::Cityblock => KernelOp::Cityblock,
+        Inner::Chebyshev => KernelOp::Chebyshev,
+        Inner::Dot => KernelOp::Dot,
+        Inner::Minkowski { p, w } => {
             return pairwise!(pairwise::Minkowski {
                 p: *p,
                 w: w.as_deref()
             });
         }
-        Metric::SEuclidean { v } => {
-            let v = v.as_ref().ok_or_else(defaults_missing)?;
-            if v.iter().all(|&v| v > 0.0 && v.is_finite()) {
-                // Σ (u−v)²/V = Σ (u/√V − v/√V)².
-                KernelPlan::ScaledKernel(
-                    v.iter().map(|v| 1.0 / v.sqrt()).collect(),
-                    KernelOp::SqEuclidean,
-                    true,
-                )
+        Inner::Hamming => {
+            let numeric = std::iter::once(xa)
+                .chain(xb)
+                .any(|x| x.dtype() != DType::Bool);
+            return if numeric {
+                pairwise!(pairwise::Hamming)
             } else {
-                // Zero or infinite variances: SciPy's d²/V (inf or NaN) exactly, pair by pair.
-                return pairwise!(pairwise::SEuclidean { v });
-            }
+                bits(&Metric::Hamming, out)
+            };
         }
-        Metric::Mahalanobis { vi } => {
-            let vi = vi.as_ref().ok_or_else(defaults_missing)?;
-            match stats::cholesky(vi, d) {
-                Some(l) => KernelPlan::Transformed(l),
-                None => return pairwise!(pairwise::Mahalanobis { vi }),
-            }
+        Inner::Counts => {
+            let Finish::FromCounts(metric) = finish else {
+                return Err(Error::invalid("internal: counts without a boolean metric"));
+            };
+            return bits(metric, out);
         }
-        Metric::Cosine => KernelPlan::Cosine { center: false },
-        Metric::Correlation => KernelPlan::Cosine { center: true },
-        Metric::Canberra => {
+        Inner::Canberra => {
             let (a, b) = rows_f64()?;
             let ra = CanberraRows::new(&a, n, d);
             let rb = b.as_deref().map(|b| CanberraRows::new(b, m, d));
@@ -112,8 +92,8 @@ pub(crate) fn run<O: Element>(job: &Job<'_>, out: OutputRows<'_, O>) -> Result<(
         }
         // Σ|u − v| / Σ|u + v| = cityblock(u, v) / cityblock(u, −v): two passes of the
         // register-blocked kernel instead of a pair-at-a-time loop.
-        Metric::BrayCurtis => return bray_curtis(job, out),
-        Metric::JensenShannon => {
+        Inner::BrayCurtis => return bray_curtis(job, out),
+        Inner::JensenShannon => {
             let (a, b) = rows_f64()?;
             let ra = ProbabilityRows::new(&a, n, d);
             let rb = b.as_deref().map(|b| ProbabilityRows::new(b, m, d));
@@ -122,51 +102,34 @@ pub(crate) fn run<O: Element>(job: &Job<'_>, out: OutputRows<'_, O>) -> Result<(
             run_rows(d, 16 * d, out, &ByRow(row));
             return Ok(());
         }
-        _ => unreachable!("boolean metrics are handled above"),
     };
     match compute_dtype(xa, xb, job.opts.accumulate_f64) {
-        DType::F32 => run_plan::<f32, O>(&plan, xa, xb, out, d),
-        _ => run_plan::<f64, O>(&plan, xa, xb, out, d),
+        DType::F32 => run_plan::<f32, O>((prep, op, finish), xa, xb, out, d),
+        _ => run_plan::<f64, O>((prep, op, finish), xa, xb, out, d),
     }
 }
 
-fn defaults_missing() -> Error {
-    Error::invalid(
-        "internal: a distance job reached its back end without its data-derived defaults",
-    )
-}
-
-/// How a kernel metric is computed.
-pub(crate) enum KernelPlan {
-    /// `op` on the rows as they are; `true`: square root after.
-    Kernel(KernelOp, bool),
-    /// Rows multiplied by a per-feature scale first.
-    ScaledKernel(Vec<f64>, KernelOp, bool),
-    /// Rows multiplied by the `d × d` Cholesky factor of VI, then euclidean.
-    Transformed(Vec<f64>),
-    /// Dot products normalised by the rows' norms (of the centred rows for correlation).
-    Cosine { center: bool },
-}
-
-/// `plan` over the rows of `xa` and `xb` (`None`: `xa` against itself, condensed) in `T`.
+/// The register-blocked kernel `op` over the rows of `xa` and `xb` (`None`: `xa` against
+/// itself, condensed) prepared by `prep`, in `T`, then `finish` (identity, square root or
+/// cosine).
 fn run_plan<T: DistFloat, O: Element>(
-    plan: &KernelPlan,
+    (prep, op, finish): (&RowPrep, KernelOp, &Finish),
     xa: &NdArray,
     xb: Option<&NdArray>,
     out: OutputRows<'_, O>,
     d: usize,
 ) -> Result<()> {
-    let prep = |x: &NdArray| -> Result<NdArray> {
-        Ok(match plan {
-            KernelPlan::ScaledKernel(s, ..) => {
+    let prepare = |x: &NdArray| -> Result<NdArray> {
+        Ok(match prep {
+            RowPrep::Scale(s) => {
                 let s = NdArray::from_vec(s.clone(), &[d])?.astype(T::DTYPE)?;
                 x.astype(T::DTYPE)?.mul(&s)?
             }
-            KernelPlan::Transformed(l) => {
+            RowPrep::Transform(l) => {
                 let l = NdArray::from_vec(l.clone(), &[d, d])?;
                 x.astype(DType::F64)?.matmul(&l)?.astype(T::DTYPE)?
             }
-            KernelPlan::Cosine { center: true } => {
+            RowPrep::Center => {
                 let rows = x.to_vec_f64()?;
                 let centred: Vec<T> = rows
                     .chunks_exact(d.max(1))
@@ -180,16 +143,11 @@ fn run_plan<T: DistFloat, O: Element>(
             _ => x.clone(),
         })
     };
-    let a_arr = prep(xa)?;
-    let b_arr = xb.map(prep).transpose()?;
+    let a_arr = prepare(xa)?;
+    let b_arr = xb.map(prepare).transpose()?;
     let a = Operand::<T>::new(&a_arr)?;
     let b = b_arr.as_ref().map(Operand::<T>::new).transpose()?;
     let bo = b.as_ref().unwrap_or(&a);
-    let (op, post_sqrt) = match plan {
-        KernelPlan::Kernel(op, s) | KernelPlan::ScaledKernel(_, op, s) => (*op, *s),
-        KernelPlan::Transformed(_) => (KernelOp::SqEuclidean, true),
-        KernelPlan::Cosine { .. } => (KernelOp::Dot, false),
-    };
     let inv_norms = |x: &Operand<T>, rows: usize| -> Vec<f64> {
         let mut buf = vec![T::zero(); d];
         (0..rows)
@@ -204,8 +162,8 @@ fn run_plan<T: DistFloat, O: Element>(
             .collect()
     };
     let (inv_a, inv_b);
-    let post = match plan {
-        KernelPlan::Cosine { .. } => {
+    let post = match finish {
+        Finish::Cosine => {
             inv_a = inv_norms(&a, a.rows);
             inv_b = b.as_ref().map(|b| inv_norms(b, b.rows));
             Post::Cosine {
@@ -213,7 +171,7 @@ fn run_plan<T: DistFloat, O: Element>(
                 inv_b: inv_b.as_deref().unwrap_or(&inv_a),
             }
         }
-        _ if post_sqrt => Post::Sqrt,
+        Finish::Sqrt => Post::Sqrt,
         _ => Post::Identity,
     };
     run_tiled(op, &a, bo, out, &post);
@@ -233,10 +191,10 @@ fn bray_curtis<O: Element>(job: &Job<'_>, out: OutputRows<'_, O>) -> Result<()> 
         let mut full = NdArray::for_overwrite(&[n, m], DType::F64)?;
         let mut view = full.view_mut::<f64>()?;
         let rows = OutputRows::matrix(&mut view)?;
-        let plan = KernelPlan::Kernel(KernelOp::Cityblock, false);
+        let plan = (&RowPrep::None, KernelOp::Cityblock, &Finish::Identity);
         match compute_dtype(xa, Some(b), accumulate_f64) {
-            DType::F32 => run_plan::<f32, f64>(&plan, xa, Some(b), rows, d)?,
-            _ => run_plan::<f64, f64>(&plan, xa, Some(b), rows, d)?,
+            DType::F32 => run_plan::<f32, f64>(plan, xa, Some(b), rows, d)?,
+            _ => run_plan::<f64, f64>(plan, xa, Some(b), rows, d)?,
         }
         Ok(full)
     };

@@ -8,9 +8,10 @@ use cudarc::driver::{
 use super::super::metric::Metric;
 use super::super::options::CdistOptions;
 use super::blocks::{THREADS, cdist_kernel, tile, type_name};
-use super::plan::{GpuPlan, Prep, RowSide, plan, row_side, strategy_plan};
+use super::plan::{GpuPlan, RowSide, plan, row_side, strategy_plan};
 use super::{as_i32, kernel_dtype};
 use crate::device::{Device, DeviceArray, cuda_error};
+use crate::distance::plan::RowPrep;
 use crate::dtype::{DType, Element};
 use crate::error::{Error, Result};
 
@@ -89,7 +90,7 @@ fn prepare<T: Element + DeviceRepr + ValidAsZeroBits>(
     let stream = device.stream();
     let rows = x.shape()[0];
     let alloc = cuda_error("allocating prepared rows");
-    if matches!(plan.prep, Prep::None) && side == RowSide::Unused {
+    if matches!(plan.prep, RowPrep::None) && side == RowSide::Unused {
         let sides = stream.alloc_zeros::<f64>(1).map_err(&alloc)?;
         return Ok((pack::<T>(device, x)?, sides));
     }

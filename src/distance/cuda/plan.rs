@@ -1,11 +1,11 @@
-//! How a metric maps onto the kernels of `kernels/cdist.cu`: which inner op, which last step
-//! (`post`), and how the rows are prepared first (scaled for weights and variances, multiplied
-//! by a Cholesky factor for mahalanobis, centred for correlation, made 0/1 for the boolean
-//! metrics, normalised for Jensen–Shannon), with what the last step reads per row.
+//! How a metric's plan (`distance::plan`, the CPU's too) maps onto the kernels of
+//! `kernels/cdist.cu`: the inner op, the last step (`post`) and the row preparation as the
+//! kernels' codes, with what the last step reads per row, the matmul trick's forms, and the
+//! preparation done on the host.
 
 use super::super::metric::Metric;
 use super::super::options::Strategy;
-use super::super::stats;
+use super::super::plan::{Finish, Inner, MetricPlan, RowPrep, plan as neutral_plan};
 use crate::array::NdArray;
 use crate::dtype::Element;
 use crate::error::{Error, Result};
@@ -116,33 +116,20 @@ impl Epilogue {
     }
 }
 
-/// How the rows are prepared: on the host before upload (`prepared_rows`), or on the device
-/// for device arrays (the `prep_S_T` kernel, the same arithmetic).
-pub(super) enum Prep {
-    None,
-    /// Multiplied feature by feature.
-    Scale(Vec<f64>),
-    /// Multiplied by a `d × d` matrix (row-major), `x · L`.
-    Transform(Vec<f64>),
-    /// Centred (correlation), then as cosine.
-    Center,
-    /// Nonzero as 1, zero as 0 (SciPy's conversion to bool) for the boolean metrics.
-    Boolean,
-    /// Divided by the row's sum (Jensen–Shannon's probability vectors).
-    Probability,
-}
-
-impl Prep {
-    /// The device's form of this preparation (enum Prep in kernels/cdist.cu, `prep_S_T`): its
-    /// code and vector (the scales, or L row-major; empty when none).
+/// The device's form of a row preparation (the plan's [`RowPrep`]): done on the host before
+/// upload (`prepared_rows`), or on the device for device arrays (the `prep_S_T` kernel, the
+/// same arithmetic).
+impl RowPrep {
+    /// Its code in enum Prep of kernels/cdist.cu, and its vector (the scales, or L
+    /// row-major; empty when none).
     pub(super) fn kernel_code(&self) -> (i32, &[f64]) {
         match self {
-            Prep::None => (0, &[]),
-            Prep::Scale(s) => (1, s),
-            Prep::Transform(l) => (2, l),
-            Prep::Center => (3, &[]),
-            Prep::Boolean => (4, &[]),
-            Prep::Probability => (5, &[]),
+            RowPrep::None => (0, &[]),
+            RowPrep::Scale(s) => (1, s),
+            RowPrep::Transform(l) => (2, l),
+            RowPrep::Center => (3, &[]),
+            RowPrep::Boolean => (4, &[]),
+            RowPrep::Probability => (5, &[]),
         }
     }
 }
@@ -191,7 +178,7 @@ pub(super) struct GpuPlan {
     pub(super) op: GpuOp,
     pub(super) post: Epilogue,
     pub(super) p: f64,
-    pub(super) prep: Prep,
+    pub(super) prep: RowPrep,
 }
 
 pub(super) fn unsupported(metric: &Metric) -> Error {
@@ -201,99 +188,60 @@ pub(super) fn unsupported(metric: &Metric) -> Error {
     ))
 }
 
-/// The kernel for a metric whose data-derived defaults are already filled in.
+/// The kernel for a metric whose data-derived defaults are already filled in: the metric's
+/// plan (`distance::plan`, shared with the CPU) mapped onto the kernels' codes.
 pub(super) fn plan(metric: &Metric, d: usize) -> Result<GpuPlan> {
-    let plain = |op, post| GpuPlan {
-        op,
-        post,
-        p: 1.0,
-        prep: Prep::None,
+    let Ok(MetricPlan::Tiled {
+        prep,
+        inner,
+        finish,
+    }) = neutral_plan(metric, d)
+    else {
+        // No defaults yet, or SciPy's exact pair-by-pair arithmetic (a zero variance, a VI
+        // without a Cholesky factor): no kernel.
+        return Err(unsupported(metric));
     };
-    Ok(match metric {
-        Metric::SqEuclidean => plain(GpuOp::SqEuclidean, Epilogue::Identity),
-        Metric::Euclidean => plain(GpuOp::SqEuclidean, Epilogue::Sqrt),
-        Metric::Cityblock => plain(GpuOp::Cityblock, Epilogue::Identity),
-        Metric::Chebyshev => plain(GpuOp::Chebyshev, Epilogue::Identity),
-        Metric::Cosine => plain(GpuOp::Dot, Epilogue::Cosine),
-        Metric::Correlation => GpuPlan {
-            prep: Prep::Center,
-            ..plain(GpuOp::Dot, Epilogue::Cosine)
-        },
-        Metric::Canberra => plain(GpuOp::Canberra, Epilogue::Identity),
-        Metric::BrayCurtis => plain(GpuOp::BrayCurtis, Epilogue::Identity),
-        Metric::Hamming => plain(GpuOp::Hamming, Epilogue::Mean),
-        Metric::JensenShannon => GpuPlan {
-            prep: Prep::Probability,
-            ..plain(GpuOp::JensenShannon, Epilogue::JensenShannon)
-        },
-        Metric::Jaccard
-        | Metric::Dice
-        | Metric::RogersTanimoto
-        | Metric::SokalMichener
-        | Metric::RussellRao
-        | Metric::SokalSneath
-        | Metric::Yule
-        | Metric::Kulczynski1 => {
-            let post = match metric {
-                Metric::Jaccard => Epilogue::Jaccard,
-                Metric::Dice => Epilogue::Dice,
-                Metric::RogersTanimoto | Metric::SokalMichener => Epilogue::RogersTanimoto,
-                Metric::RussellRao => Epilogue::RussellRao,
-                Metric::SokalSneath => Epilogue::SokalSneath,
-                Metric::Yule => Epilogue::Yule,
-                _ => Epilogue::Kulczynski1,
-            };
-            // ntt = a · b of the 0/1 rows; the other counts follow from the rows' counts.
-            GpuPlan {
-                prep: Prep::Boolean,
-                ..plain(GpuOp::Dot, post)
-            }
-        }
-        Metric::Minkowski { p, w } => {
+    let mut p = 1.0;
+    let (op, prep) = match inner {
+        Inner::SqEuclidean => (GpuOp::SqEuclidean, prep),
+        Inner::Cityblock => (GpuOp::Cityblock, prep),
+        Inner::Chebyshev => (GpuOp::Chebyshev, prep),
+        // ntt = a · b of the 0/1 rows; the other counts follow from the rows' counts.
+        Inner::Dot | Inner::Counts => (GpuOp::Dot, prep),
+        Inner::Canberra => (GpuOp::Canberra, prep),
+        Inner::BrayCurtis => (GpuOp::BrayCurtis, prep),
+        Inner::Hamming => (GpuOp::Hamming, prep),
+        Inner::JensenShannon => (GpuOp::JensenShannon, prep),
+        Inner::Minkowski { p: q, .. } if q.is_infinite() => return Err(unsupported(metric)),
+        Inner::Minkowski { p: q, w } => {
+            p = q;
             // Σ w·|u − v|^p = Σ |w^(1/p)·u − w^(1/p)·v|^p for w ≥ 0 (checked by validate).
-            let prep = |root: f64| match w {
-                Some(w) => Prep::Scale(w.iter().map(|w| w.powf(root)).collect()),
-                None => Prep::None,
+            let prep = match w {
+                Some(w) => RowPrep::Scale(w.iter().map(|w| w.powf(1.0 / q)).collect()),
+                None => prep,
             };
-            if *p == 1.0 {
-                GpuPlan {
-                    prep: prep(1.0),
-                    ..plain(GpuOp::Cityblock, Epilogue::Identity)
-                }
-            } else if *p == 2.0 {
-                GpuPlan {
-                    prep: prep(0.5),
-                    ..plain(GpuOp::SqEuclidean, Epilogue::Sqrt)
-                }
-            } else if p.is_infinite() {
-                if w.is_some() {
-                    return Err(unsupported(metric));
-                }
-                plain(GpuOp::Chebyshev, Epilogue::Identity)
-            } else {
-                GpuPlan {
-                    op: GpuOp::Minkowski,
-                    post: Epilogue::RootP,
-                    p: *p,
-                    prep: prep(1.0 / p),
-                }
-            }
+            (GpuOp::Minkowski, prep)
         }
-        Metric::SEuclidean { v: Some(v) } if v.iter().all(|&v| v > 0.0 && v.is_finite()) => {
-            GpuPlan {
-                prep: Prep::Scale(v.iter().map(|v| 1.0 / v.sqrt()).collect()),
-                ..plain(GpuOp::SqEuclidean, Epilogue::Sqrt)
-            }
-        }
-        Metric::Mahalanobis { vi: Some(vi) } => match stats::cholesky(vi, d) {
-            Some(l) => GpuPlan {
-                prep: Prep::Transform(l),
-                ..plain(GpuOp::SqEuclidean, Epilogue::Sqrt)
-            },
-            None => return Err(unsupported(metric)),
+    };
+    let post = match finish {
+        Finish::Identity => Epilogue::Identity,
+        Finish::Sqrt => Epilogue::Sqrt,
+        Finish::RootP(_) => Epilogue::RootP,
+        Finish::Cosine => Epilogue::Cosine,
+        Finish::Mean => Epilogue::Mean,
+        Finish::JensenShannon => Epilogue::JensenShannon,
+        Finish::FromCounts(m) => match m {
+            Metric::Jaccard => Epilogue::Jaccard,
+            Metric::Dice => Epilogue::Dice,
+            Metric::RogersTanimoto | Metric::SokalMichener => Epilogue::RogersTanimoto,
+            Metric::RussellRao => Epilogue::RussellRao,
+            Metric::SokalSneath => Epilogue::SokalSneath,
+            Metric::Yule => Epilogue::Yule,
+            Metric::Kulczynski1 => Epilogue::Kulczynski1,
+            _ => return Err(unsupported(metric)),
         },
-        _ => return Err(unsupported(metric)),
-    })
+    };
+    Ok(GpuPlan { op, post, p, prep })
 }
 
 /// The matmul-trick form of a euclidean-family plan (`‖a‖² + ‖b‖² − 2·a·b`, as CuPy
@@ -339,23 +287,23 @@ pub(super) fn prepared_rows<T: Element>(
         raw.chunks_exact(d.max(1)).flat_map(f).collect()
     };
     let prepared = match &plan.prep {
-        Prep::None => raw.clone(),
-        Prep::Scale(s) => rows(&|r| r.iter().zip(s).map(|(v, s)| v * s).collect()),
-        Prep::Transform(l) => rows(&|r| {
+        RowPrep::None => raw.clone(),
+        RowPrep::Scale(s) => rows(&|r| r.iter().zip(s).map(|(v, s)| v * s).collect()),
+        RowPrep::Transform(l) => rows(&|r| {
             (0..d)
                 .map(|c| (0..d).map(|k| r[k] * l[k * d + c]).sum())
                 .collect()
         }),
-        Prep::Center => rows(&|r| {
+        RowPrep::Center => rows(&|r| {
             let mean = r.iter().sum::<f64>() / d as f64;
             r.iter().map(|v| v - mean).collect()
         }),
-        Prep::Boolean => raw
+        RowPrep::Boolean => raw
             .iter()
             .map(|&v| if v != 0.0 { 1.0 } else { 0.0 })
             .collect(),
         // Summed in order, as SciPy and the CPU back end do.
-        Prep::Probability => rows(&|r| {
+        RowPrep::Probability => rows(&|r| {
             let sum = r.iter().fold(0.0, |a, v| a + v);
             r.iter().map(|v| v / sum).collect()
         }),
@@ -440,12 +388,12 @@ mod tests {
         assert_eq!(codes(&posts), sorted(c_enum("Post")));
 
         let preps = [
-            (Prep::None, "NONE"),
-            (Prep::Scale(vec![]), "SCALE"),
-            (Prep::Transform(vec![]), "TRANSFORM"),
-            (Prep::Center, "CENTER"),
-            (Prep::Boolean, "BOOLEAN"),
-            (Prep::Probability, "PROBABILITY"),
+            (RowPrep::None, "NONE"),
+            (RowPrep::Scale(vec![]), "SCALE"),
+            (RowPrep::Transform(vec![]), "TRANSFORM"),
+            (RowPrep::Center, "CENTER"),
+            (RowPrep::Boolean, "BOOLEAN"),
+            (RowPrep::Probability, "PROBABILITY"),
         ]
         .map(|(p, n)| (format!("PREP_{n}"), p.kernel_code().0));
         assert_eq!(sorted(preps.to_vec()), sorted(c_enum("Prep")));

@@ -16,8 +16,8 @@ use crate::error::{Error, Result};
 
 /// Rows of `xa` per task and rows of `xb` per block (a 3072 × 512 float64 block is 12 MiB
 /// per thread). A block's job cuts its rows into tasks of up to 192 and packs the `xb`
-/// block once per task, so many rows per call keep the packing small beside the kernel:
-/// with 256 rows per call, packing took 45% of the time.
+/// block once per task, so many rows per call keep the packing small beside the kernel
+/// (BENCHMARKS.md, "Measurements behind choices in the code").
 const ROW_BLOCK: usize = 3072;
 const COL_BLOCK: usize = 512;
 

@@ -83,15 +83,15 @@ pub fn knn_with(
         return neighbors(found);
     }
     // Euclidean ranks as sqeuclidean does (the square root is monotone), so the blocks
-    // skip the root and only the k survivors take it (25% faster at d = 64; scikit-learn
-    // ranks the same way).
+    // skip the root and only the k survivors take it (scikit-learn ranks the same way;
+    // BENCHMARKS.md, "Measurements behind choices in the code").
     let (ranked, root) = match &*job.metric {
         Metric::Euclidean => (Some(Metric::SqEuclidean), true),
         _ => (None, false),
     };
     let job = match &ranked {
-        Some(sq) => job.with_metric(sq),
-        None => job.with_metric(&job.metric),
+        Some(sq) => job.with_metric(sq)?,
+        None => job,
     };
     let init = |rows: std::ops::Range<usize>| vec![TopK::new(k); rows.len()];
     let fold = |best: &mut Vec<TopK>, block: &Block<'_>| {

@@ -27,8 +27,8 @@ use crate::linalg::pack::MatRef;
 use crate::linalg::{GemmFloat, MatMut, gemm};
 
 /// Rows of `xa` per task and rows of `xb` per GEMM block: a 256 × 1024 float32 block of G is
-/// 1 MiB, inside L2 beside the packed panels (measured at 30000 × 64: 192 × 1024 and 384 × 512
-/// within 2%, 128 × 2048 6% slower).
+/// 1 MiB, inside L2 beside the packed panels (the best of the shapes tried:
+/// BENCHMARKS.md, "Measurements behind choices in the code").
 const ROWS: usize = 256;
 const COLS: usize = 1024;
 
@@ -66,7 +66,7 @@ fn search_in<T: GemmFloat + bytemuck::Pod>(
     let a = xa.astype(T::DTYPE)?.to_contiguous(Order::C);
     let b = xb.astype(T::DTYPE)?.to_contiguous(Order::C);
     // Bᵀ (d × m, row-major) once, so that the GEMM packs B's panels from unit-stride rows
-    // (packing from the m × d rows, a gather, took 11% of the time).
+    // (packing from the m × d rows is a gather; BENCHMARKS.md, "Measurements behind choices in the code").
     let bt = b.t().to_contiguous(Order::C);
     let (av, bv, btv) = (a.view::<T>()?, b.view::<T>()?, bt.view::<T>()?);
     let empty: &[T] = &[];
@@ -254,6 +254,7 @@ mod tests {
             xa: xa.clone(),
             xb: Some(xb.clone()),
             metric: std::borrow::Cow::Borrowed(metric),
+            plan: std::borrow::Cow::Owned(crate::distance::plan::plan(metric, xa.shape()[1])?),
             opts,
             route: Route::Cpu(opts.strategy),
             n: xa.shape()[0],
