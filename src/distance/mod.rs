@@ -14,17 +14,20 @@
 //!
 //! ```text
 //! entry (cdist, pdist, …)   checks shapes and options
-//!   → Job                    metric with SciPy's defaults filled in, route chosen once
+//!   → plan                   the metric as prepared rows, an inner operation, a last step
+//!                            (SciPy's data-derived defaults filled in first)
+//!   → Job                    inputs, dims, plan, options, and the route (a CPU strategy
+//!                            or the GPU), chosen once
 //!     → back end             DistanceBackend::run: cpu (register-blocked), strategies
-//!                            (matmul trick, broadcast) or cuda
+//!                            (matmul trick, broadcast) or cuda, each mapping the plan
 //!       → OutputRows         disjoint row blocks of the matrix or condensed vector
 //! chunked, neighbors         run sub-jobs block by block; never call the entry again
 //! ```
 //!
 //! Files: `metric`, `options`, `spec` (what is asked), `input` (shape rules, in-place
-//! operands), `stats` (SciPy's data-derived defaults), `job` and `backend` (the seam above),
-//! `output` (where results go), `entry` (the public functions), `chunked` (the matrix block
-//! by block under a memory budget, to a callback or a `.npy` file), `squareform`; folders
+//! operands), `stats` (SciPy's data-derived defaults), `plan`, `job` and `backend` (the seam
+//! above), `output` (where results go), `entry` (the public functions), `chunked` (the matrix
+//! block by block under a memory budget, to a callback or a `.npy` file), `squareform`; folders
 //! `cpu/` (the register-blocked kernels and pair loops), `strategies/`, `neighbors/` (kNN,
 //! radius, argmin, the top-k list) and `cuda/`.
 

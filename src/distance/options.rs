@@ -6,6 +6,40 @@ use std::str::FromStr;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 
+/// `name()`, `Display` and `FromStr` for an option's enum: each variant's name, then the
+/// other spellings it is parsed from.
+macro_rules! named_options {
+    ($t:ident, $what:literal, { $($v:ident => $name:literal $(| $alias:literal)*,)* }) => {
+        impl $t {
+            pub fn name(self) -> &'static str {
+                match self {
+                    $($t::$v => $name,)*
+                }
+            }
+        }
+
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+
+        impl FromStr for $t {
+            type Err = Error;
+            fn from_str(s: &str) -> Result<$t> {
+                match s {
+                    $($name $(| $alias)* => Ok($t::$v),)*
+                    _ => Err(Error::invalid(format!(
+                        concat!("unknown ", $what, " {:?} (known: {})"),
+                        s,
+                        [$($name),*].join(", ")
+                    ))),
+                }
+            }
+        }
+    };
+}
+
 /// Three ways to compute a distance matrix, each kept runnable to compare.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Strategy {
@@ -26,35 +60,11 @@ pub enum Strategy {
     Broadcast,
 }
 
-impl Strategy {
-    pub fn name(self) -> &'static str {
-        match self {
-            Strategy::Simd => "simd",
-            Strategy::MatmulTrick => "matmul",
-            Strategy::Broadcast => "broadcast",
-        }
-    }
-}
-
-impl fmt::Display for Strategy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Strategy {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Strategy> {
-        match s {
-            "simd" => Ok(Strategy::Simd),
-            "matmul" | "matmul-trick" | "matmul_trick" => Ok(Strategy::MatmulTrick),
-            "broadcast" => Ok(Strategy::Broadcast),
-            _ => Err(Error::invalid(format!(
-                "unknown strategy {s:?} (known: simd, matmul, broadcast)"
-            ))),
-        }
-    }
-}
+named_options!(Strategy, "strategy", {
+    Simd => "simd",
+    MatmulTrick => "matmul" | "matmul-trick" | "matmul_trick",
+    Broadcast => "broadcast",
+});
 
 /// Where a distance matrix is computed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -71,35 +81,11 @@ pub enum Backend {
     Auto,
 }
 
-impl Backend {
-    pub fn name(self) -> &'static str {
-        match self {
-            Backend::Cpu => "cpu",
-            Backend::Cuda => "cuda",
-            Backend::Auto => "auto",
-        }
-    }
-}
-
-impl fmt::Display for Backend {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Backend {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Backend> {
-        match s {
-            "cpu" => Ok(Backend::Cpu),
-            "cuda" | "gpu" => Ok(Backend::Cuda),
-            "auto" => Ok(Backend::Auto),
-            _ => Err(Error::invalid(format!(
-                "unknown backend {s:?} (known: cpu, cuda, auto)"
-            ))),
-        }
-    }
-}
+named_options!(Backend, "backend", {
+    Cpu => "cpu",
+    Cuda => "cuda" | "gpu",
+    Auto => "auto",
+});
 
 /// Options for [`cdist_with`](super::cdist_with) and [`pdist_with`](super::pdist_with).
 ///

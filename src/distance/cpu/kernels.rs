@@ -69,62 +69,40 @@ fn index(op: KernelOp) -> usize {
     }
 }
 
+/// The kernels of module `$m` for each op, in [`KernelOp`] order, with their tile and set.
 macro_rules! kernel_set {
-    ($mr:expr, $nr:expr, $isa:literal, $m:ident :: [$sq:ident, $cb:ident, $ch:ident, $dot:ident]) => {
-        [
-            DistKernel {
-                mr: $mr,
-                nr: $nr,
-                run: $m::$sq,
-                isa: $isa,
-            },
-            DistKernel {
-                mr: $mr,
-                nr: $nr,
-                run: $m::$cb,
-                isa: $isa,
-            },
-            DistKernel {
-                mr: $mr,
-                nr: $nr,
-                run: $m::$ch,
-                isa: $isa,
-            },
-            DistKernel {
-                mr: $mr,
-                nr: $nr,
-                run: $m::$dot,
-                isa: $isa,
-            },
-        ]
+    ($mr:expr, $nr:expr, $isa:literal, $m:ident :: [$($k:ident),*]) => {
+        [$(DistKernel { mr: $mr, nr: $nr, run: $m::$k, isa: $isa }),*]
     };
 }
 
-impl DistFloat for f64 {
-    fn dist_kernel(op: KernelOp) -> DistKernel<f64> {
-        static SET: OnceLock<KernelSet<f64>> = OnceLock::new();
-        SET.get_or_init(|| match simd_level() {
-            #[cfg(target_arch = "x86_64")]
-            SimdLevel::Avx512 => kernel_set!(8, 24, "avx512", x86::[sq_f64_avx512, cb_f64_avx512, ch_f64_avx512, dot_f64_avx512]),
-            #[cfg(target_arch = "x86_64")]
-            SimdLevel::Avx2 => kernel_set!(6, 8, "avx2", x86::[sq_f64_avx2, cb_f64_avx2, ch_f64_avx2, dot_f64_avx2]),
-            _ => kernel_set!(4, 8, "portable", portable::[sq_f64, cb_f64, ch_f64, dot_f64]),
-        })[index(op)]
-    }
+/// `DistFloat` for `$t`: the kernel set of the running CPU's level, each with its tile.
+macro_rules! dist_float {
+    ($t:ty: avx512 $a:tt $an:tt, avx2 $b:tt $bn:tt, portable $c:tt $cn:tt) => {
+        impl DistFloat for $t {
+            fn dist_kernel(op: KernelOp) -> DistKernel<$t> {
+                static SET: OnceLock<KernelSet<$t>> = OnceLock::new();
+                SET.get_or_init(|| match simd_level() {
+                    #[cfg(target_arch = "x86_64")]
+                    SimdLevel::Avx512 => dist_float!(@set $a "avx512" x86 $an),
+                    #[cfg(target_arch = "x86_64")]
+                    SimdLevel::Avx2 => dist_float!(@set $b "avx2" x86 $bn),
+                    _ => dist_float!(@set $c "portable" portable $cn),
+                })[index(op)]
+            }
+        }
+    };
+    (@set ($mr:expr, $nr:expr) $isa:literal $m:ident [$($k:ident),*]) => {
+        kernel_set!($mr, $nr, $isa, $m::[$($k),*])
+    };
 }
 
-impl DistFloat for f32 {
-    fn dist_kernel(op: KernelOp) -> DistKernel<f32> {
-        static SET: OnceLock<KernelSet<f32>> = OnceLock::new();
-        SET.get_or_init(|| match simd_level() {
-            #[cfg(target_arch = "x86_64")]
-            SimdLevel::Avx512 => kernel_set!(8, 48, "avx512", x86::[sq_f32_avx512, cb_f32_avx512, ch_f32_avx512, dot_f32_avx512]),
-            #[cfg(target_arch = "x86_64")]
-            SimdLevel::Avx2 => kernel_set!(6, 16, "avx2", x86::[sq_f32_avx2, cb_f32_avx2, ch_f32_avx2, dot_f32_avx2]),
-            _ => kernel_set!(4, 16, "portable", portable::[sq_f32, cb_f32, ch_f32, dot_f32]),
-        })[index(op)]
-    }
-}
+dist_float!(f64: avx512 (8, 24) [sq_f64_avx512, cb_f64_avx512, ch_f64_avx512, dot_f64_avx512],
+    avx2 (6, 8) [sq_f64_avx2, cb_f64_avx2, ch_f64_avx2, dot_f64_avx2],
+    portable (4, 8) [sq_f64, cb_f64, ch_f64, dot_f64]);
+dist_float!(f32: avx512 (8, 48) [sq_f32_avx512, cb_f32_avx512, ch_f32_avx512, dot_f32_avx512],
+    avx2 (6, 16) [sq_f32_avx2, cb_f32_avx2, ch_f32_avx2, dot_f32_avx2],
+    portable (4, 16) [sq_f32, cb_f32, ch_f32, dot_f32]);
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
