@@ -144,28 +144,29 @@ impl<'a> Job<'a> {
         })
     }
 
+    /// `gpu()` where the route is the GPU: `Some` of its result; `None` on the CPU route, or
+    /// when a GPU chosen by `Auto` fails (a kernel missing for these defaults, memory), so
+    /// that the caller computes on the CPU; a required GPU's failure is the error.
+    pub fn try_gpu<R>(&self, gpu: impl FnOnce() -> Result<R>) -> Result<Option<R>> {
+        match self.route {
+            Route::Cpu(_) => Ok(None),
+            Route::Gpu { required: true } => gpu().map(Some),
+            Route::Gpu { required: false } => Ok(gpu().ok()),
+        }
+    }
+
     /// Every distance into `out` (`n × m`, or condensed over `n` for pdist), on the route.
     pub fn run<O: DistanceOutput>(&self, out: OutputRows<'_, O>) -> Result<()> {
-        match self.route {
-            Route::Cpu(strategy) => backend::cpu(strategy).run(self, out),
-            Route::Gpu { required: true } => backend::Cuda.run(self, out),
-            Route::Gpu { required: false } => match backend::Cuda.matrix::<O>(self) {
-                Ok(full) => write_matrix(&full, out),
-                // Any GPU failure under Auto (a kernel missing for these defaults, memory)
-                // falls back to the CPU.
-                Err(_) => backend::cpu(self.opts.strategy).run(self, out),
-            },
+        match self.try_gpu(|| backend::Cuda.matrix::<O>(self))? {
+            Some(full) => write_matrix(&full, out),
+            None => backend::cpu(self.opts.strategy).run(self, out),
         }
     }
 
     /// Every distance as a fresh `n × m` array of `O` (cdist only).
     pub fn matrix<O: DistanceOutput>(&self) -> Result<NdArray> {
-        if let Route::Gpu { required } = self.route {
-            match backend::Cuda.matrix::<O>(self) {
-                Ok(full) => return Ok(full),
-                Err(e) if required => return Err(e),
-                Err(_) => {}
-            }
+        if let Some(full) = self.try_gpu(|| backend::Cuda.matrix::<O>(self))? {
+            return Ok(full);
         }
         // Every element is written below (or the array is dropped on error), so the output
         // is not zeroed first; large buffers come from the huge-page pool.

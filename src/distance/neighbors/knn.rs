@@ -8,7 +8,7 @@ use super::blocks::{Block, fold_blocks};
 use super::matmul_knn;
 use super::top_k::TopK;
 use crate::array::NdArray;
-use crate::distance::backend::{Cuda, Route};
+use crate::distance::backend::Cuda;
 use crate::distance::input::cdist_dims;
 use crate::distance::job::Job;
 use crate::distance::metric::Metric;
@@ -70,13 +70,9 @@ pub fn knn_with(
             distances: NdArray::from_vec(distances, &[n, k])?,
         })
     };
-    if let Route::Gpu { required } = job.route {
-        // The fused GPU kernel; under Auto any failure falls back to the CPU.
-        match Cuda.knn(&job, k) {
-            Ok(found) => return neighbors(found),
-            Err(e) if required => return Err(e),
-            Err(_) => {}
-        }
+    // The fused GPU kernel where the route says so.
+    if let Some(found) = job.try_gpu(|| Cuda.knn(&job, k))? {
+        return neighbors(found);
     }
     let job = job.on_cpu();
     if let Some(found) = matmul_knn::search(&job, k)? {
