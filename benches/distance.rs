@@ -110,6 +110,14 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+    // Bray–Curtis on its usual data, nonnegative (|x|): cityblock over the rows' sums.
+    g.bench_function("braycurtis_nonnegative", |bch| {
+        bch.iter(|| {
+            drop(std::hint::black_box(
+                cdist_with(&px, &py, &Metric::BrayCurtis, &CdistOptions::new()).unwrap(),
+            ))
+        })
+    });
     g.finish();
 
     let (n, d) = (30000usize, 64usize);

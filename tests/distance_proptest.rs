@@ -289,6 +289,57 @@ proptest! {
         }
     }
 
+    /// Bray–Curtis' two one-pass forms: nonnegative rows (cityblock over the rows' sums)
+    /// and mixed signs (the two-sum kernel), over wide magnitudes with zeros (so 0/0 pairs
+    /// happen), in float64 and float32, with feature counts past the kernels' feature chunk.
+    #[test]
+    fn braycurtis_both_forms_match_the_reference(
+        n in dim(), m in dim(), d in prop_oneof![1usize..70, Just(700), Just(1100)],
+        vals in prop::collection::vec((0u32..1000, -8i32..8, 0u8..8), 49 * 70 * 2),
+        signed in any::<bool>(), fortran in any::<bool>(), f32_in in any::<bool>(),
+    ) {
+        let (n, m) = if d > 70 { (n.min(9), m.min(9)) } else { (n, m) };
+        let data: Vec<f64> = vals.iter().cycle().take((n + m) * d).map(|&(mant, exp, kind)| {
+            match kind {
+                0 => 0.0,
+                1 | 2 if signed => -(mant as f64 + 0.5) * 10f64.powi(exp),
+                _ => (mant as f64 + 0.5) * 10f64.powi(exp),
+            }
+        }).collect();
+        let dtype = if f32_in { DType::F32 } else { DType::F64 };
+        let make = |rows: usize, from: usize| {
+            let a = NdArray::from_vec(data[from..from + rows * d].to_vec(), &[rows, d])
+                .unwrap().astype(dtype).unwrap();
+            if fortran { a.t().copy().unwrap().t() } else { a }
+        };
+        let (xa, xb) = (make(n, 0), make(m, n * d));
+        let (ra, rb) = (xa.to_vec_f64().unwrap(), xb.to_vec_f64().unwrap());
+        let metric = Metric::BrayCurtis;
+        // Mixed signs cancel in the denominator; its error is relative to Σ(|u| + |v|).
+        let eps = if f32_in { 1e-6 } else { 1e-14 };
+        let tol = |u: &[f64], v: &[f64]| {
+            let scale: f64 = u.iter().zip(v).map(|(a, b)| a.abs() + b.abs()).sum();
+            let den: f64 = u.iter().zip(v).map(|(a, b)| (a + b).abs()).sum();
+            eps * (d as f64 + 2.0) * (scale / den).max(1.0)
+        };
+        let got = cdist_with(&xa, &xb, &metric, &CdistOptions::new()).unwrap().to_vec_f64().unwrap();
+        for i in 0..n {
+            for j in 0..m {
+                let (u, v) = (&ra[i * d..][..d], &rb[j * d..][..d]);
+                check(&metric, &got, naive(&metric, u, v), i * m + j, tol(u, v))?;
+            }
+        }
+        let cond = pdist_with(&xa, &metric, &CdistOptions::new()).unwrap().to_vec_f64().unwrap();
+        let mut k = 0;
+        for i in 0..n {
+            for j in i + 1..n {
+                let (u, v) = (&ra[i * d..][..d], &ra[j * d..][..d]);
+                check(&metric, &cond, naive(&metric, u, v), k, tol(u, v))?;
+                k += 1;
+            }
+        }
+    }
+
     #[test]
     fn strategies_agree_within_their_documented_error(
         n in dim(), m in dim(), d in 1usize..70,

@@ -63,7 +63,7 @@ where
 {
     let (n, m, d) = cdist_dims(xa, xb)?;
     metric.validate(d)?;
-    let rows = block_rows(opts, metric, n, m, d, size_of::<O>())?;
+    let rows = block_rows(opts, n, m, d, size_of::<O>())?;
     if n == 0 {
         return Ok(());
     }
@@ -144,14 +144,7 @@ fn block<'a, O: DistanceOutput>(b: &'a ArrayView<'_, O>) -> Result<&'a [O]> {
 
 /// Rows per block: as many as the budget allows for two output blocks and the strategy's
 /// per-block temporaries, capped near [`TARGET_BLOCK_BYTES`].
-fn block_rows(
-    opts: &CdistOptions,
-    metric: &Metric,
-    n: usize,
-    m: usize,
-    d: usize,
-    out_size: usize,
-) -> Result<usize> {
+fn block_rows(opts: &CdistOptions, n: usize, m: usize, d: usize, out_size: usize) -> Result<usize> {
     let (m128, d128) = (m as u128, d as u128);
     let out_row = m128 * out_size as u128;
     let temporaries_row = match opts.strategy {
@@ -159,8 +152,6 @@ fn block_rows(
         Strategy::MatmulTrick => m128 * 8,
         // The (rows, m, d) difference and its transformed copy, then two (rows, m) results.
         Strategy::Broadcast => 2 * m128 * d128 * 8 + 2 * m128 * 8,
-        // Bray-Curtis divides two float64 cityblock blocks.
-        Strategy::Simd if matches!(metric, Metric::BrayCurtis) => 2 * m128 * 8,
         Strategy::Simd => 0,
     };
     let per_row = 2 * out_row + temporaries_row;

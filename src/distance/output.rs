@@ -183,7 +183,7 @@ impl<'a, O: Element> OutputRows<'a, O> {
             return;
         }
         let src = &values[skip..];
-        if stride == 1 && !matches!(post, Post::Cosine { .. }) {
+        if stride == 1 && matches!(post, Post::Identity | Post::Sqrt) {
             // SAFETY: the live columns of row i are contiguous (stride 1), inside the output
             // (row_start checked them) and this holder's alone (the invariant); `&mut self`
             // keeps the slice unique while it lives.
@@ -256,6 +256,12 @@ pub(crate) enum Post<'a> {
         inv_a: &'a [f64],
         inv_b: &'a [f64],
     },
+    /// `cityblock / (sum_a[i] + sum_b[j])`: Bray–Curtis of nonnegative rows, whose
+    /// `Σ|u + v|` is `Σu + Σv`.
+    BrayCurtis {
+        sum_a: &'a [f64],
+        sum_b: &'a [f64],
+    },
 }
 
 impl Post<'_> {
@@ -276,6 +282,7 @@ impl Post<'_> {
                 };
                 T::from_f64(1.0 - sim)
             }
+            Post::BrayCurtis { sum_a, sum_b } => T::from_f64(v.to_f64() / (sum_a[i] + sum_b[j])),
         }
     }
 }

@@ -9,6 +9,7 @@
 //! | cityblock   | `acc += abs(b − a)`        | 0 |
 //! | chebyshev   | `acc = max(abs(b − a), acc)` | 0 |
 //! | dot         | `acc = fma(a, b, acc)`     | 0 |
+//! | braycurtis  | `num += abs(b − a); den += abs(b + a)` | 0, 0 |
 //!
 //! Nothing cancels, so the results are as exact as SciPy's pair loops (only the summation
 //! order differs). `max(t, acc)` keeps `acc` when `t` is NaN, which is SciPy's chebyshev
@@ -16,16 +17,19 @@
 //!
 //! The tile shapes are the GEMM's (AVX-512 8 × 3 vectors, AVX2 6 × 2, portable 4 × 2): the
 //! accumulators plus the XB vectors, a sign mask and a temporary fill the register file.
+//! Bray–Curtis keeps two sums per pair in one pass, so its tiles have half the rows (4 × 3,
+//! 3 × 2, 2 × 2) and it writes two tiles, the numerators then the denominators.
 
 use std::sync::OnceLock;
 
 use crate::cpu::{SimdLevel, simd_level};
 
-/// `kernel(d, a, b, tile)`: `tile[i·nr + j] = reduce_p op(a[p·mr + i], b[p·nr + j])`.
+/// `kernel(d, a, b, tile)`: `tile[(s·mr + i)·nr + j] = reduce_p op_s(a[p·mr + i], b[p·nr + j])`
+/// for each of the kernel's `sums` accumulators `s`.
 ///
 /// # Safety
-/// `a` holds `d · mr` elements, `b` holds `d · nr` elements, `tile` is writable for `mr · nr`
-/// elements; all three are 64-byte aligned.
+/// `a` holds `d · mr` elements, `b` holds `d · nr` elements, `tile` is writable for
+/// `sums · mr · nr` elements; all three are 64-byte aligned.
 pub(crate) type DistKernelFn<T> = unsafe fn(d: usize, a: *const T, b: *const T, tile: *mut T);
 
 /// The inner operations with a register-blocked kernel.
@@ -35,6 +39,15 @@ pub(crate) enum KernelOp {
     Cityblock,
     Chebyshev,
     Dot,
+    /// `Σ|b − a|` and `Σ|b + a|` in one pass.
+    BrayCurtis,
+}
+
+impl KernelOp {
+    /// How many sums the kernel keeps per pair (the tiles it writes).
+    pub fn sums(self) -> usize {
+        if self == KernelOp::BrayCurtis { 2 } else { 1 }
+    }
 }
 
 /// A micro-kernel and its tile.
@@ -46,8 +59,10 @@ pub(crate) struct DistKernel<T: 'static> {
     pub isa: &'static str,
 }
 
-/// The largest `mr · nr` of any kernel: the size of the tile buffer.
+/// The largest `sums · mr · nr` of any kernel: the size of the tile buffer.
 pub(crate) const MAX_TILE: usize = 8 * 48;
+/// The widest tile (`nr`) of any kernel.
+pub(crate) const MAX_NR: usize = 48;
 
 /// f32 and f64, the precisions the kernels compute in.
 pub(crate) trait DistFloat:
@@ -58,7 +73,7 @@ pub(crate) trait DistFloat:
 }
 
 /// One kernel per op, in [`KernelOp`] order.
-type KernelSet<T> = [DistKernel<T>; 4];
+type KernelSet<T> = [DistKernel<T>; 5];
 
 fn index(op: KernelOp) -> usize {
     match op {
@@ -66,61 +81,66 @@ fn index(op: KernelOp) -> usize {
         KernelOp::Cityblock => 1,
         KernelOp::Chebyshev => 2,
         KernelOp::Dot => 3,
+        KernelOp::BrayCurtis => 4,
     }
 }
 
-/// The kernels of module `$m` for each op, in [`KernelOp`] order, with their tile and set.
-macro_rules! kernel_set {
-    ($mr:expr, $nr:expr, $isa:literal, $m:ident :: [$($k:ident),*]) => {
-        [$(DistKernel { mr: $mr, nr: $nr, run: $m::$k, isa: $isa }),*]
-    };
-}
-
-/// `DistFloat` for `$t`: the kernel set of the running CPU's level, each with its tile.
+/// `DistFloat` for `$t`: the kernel set of the running CPU's level: the single-sum kernels
+/// with their tile, then Bray–Curtis' with its own (half as many rows).
 macro_rules! dist_float {
-    ($t:ty: avx512 $a:tt $an:tt, avx2 $b:tt $bn:tt, portable $c:tt $cn:tt) => {
+    ($t:ty: $($(#[$cfg:meta])? $level:pat => $m:ident $isa:literal ($mr:expr, $nr:expr)
+        [$($k:ident),*] + $bc:ident;)*) => {
         impl DistFloat for $t {
             fn dist_kernel(op: KernelOp) -> DistKernel<$t> {
                 static SET: OnceLock<KernelSet<$t>> = OnceLock::new();
                 SET.get_or_init(|| match simd_level() {
-                    #[cfg(target_arch = "x86_64")]
-                    SimdLevel::Avx512 => dist_float!(@set $a "avx512" x86 $an),
-                    #[cfg(target_arch = "x86_64")]
-                    SimdLevel::Avx2 => dist_float!(@set $b "avx2" x86 $bn),
-                    _ => dist_float!(@set $c "portable" portable $cn),
+                    $($(#[$cfg])* $level => {
+                        let kernel = |mr, run| DistKernel { mr, nr: $nr, run, isa: $isa };
+                        [$(kernel($mr, $m::$k),)* kernel($mr / 2, $m::$bc)]
+                    })*
                 })[index(op)]
             }
         }
     };
-    (@set ($mr:expr, $nr:expr) $isa:literal $m:ident [$($k:ident),*]) => {
-        kernel_set!($mr, $nr, $isa, $m::[$($k),*])
-    };
 }
 
-dist_float!(f64: avx512 (8, 24) [sq_f64_avx512, cb_f64_avx512, ch_f64_avx512, dot_f64_avx512],
-    avx2 (6, 8) [sq_f64_avx2, cb_f64_avx2, ch_f64_avx2, dot_f64_avx2],
-    portable (4, 8) [sq_f64, cb_f64, ch_f64, dot_f64]);
-dist_float!(f32: avx512 (8, 48) [sq_f32_avx512, cb_f32_avx512, ch_f32_avx512, dot_f32_avx512],
-    avx2 (6, 16) [sq_f32_avx2, cb_f32_avx2, ch_f32_avx2, dot_f32_avx2],
-    portable (4, 16) [sq_f32, cb_f32, ch_f32, dot_f32]);
+dist_float!(f64:
+    #[cfg(target_arch = "x86_64")]
+    SimdLevel::Avx512 => x86 "avx512" (8, 24)
+        [sq_f64_avx512, cb_f64_avx512, ch_f64_avx512, dot_f64_avx512] + bc_f64_avx512;
+    #[cfg(target_arch = "x86_64")]
+    SimdLevel::Avx2 => x86 "avx2" (6, 8)
+        [sq_f64_avx2, cb_f64_avx2, ch_f64_avx2, dot_f64_avx2] + bc_f64_avx2;
+    _ => portable "portable" (4, 8) [sq_f64, cb_f64, ch_f64, dot_f64] + bc_f64;
+);
+dist_float!(f32:
+    #[cfg(target_arch = "x86_64")]
+    SimdLevel::Avx512 => x86 "avx512" (8, 48)
+        [sq_f32_avx512, cb_f32_avx512, ch_f32_avx512, dot_f32_avx512] + bc_f32_avx512;
+    #[cfg(target_arch = "x86_64")]
+    SimdLevel::Avx2 => x86 "avx2" (6, 16)
+        [sq_f32_avx2, cb_f32_avx2, ch_f32_avx2, dot_f32_avx2] + bc_f32_avx2;
+    _ => portable "portable" (4, 16) [sq_f32, cb_f32, ch_f32, dot_f32] + bc_f32;
+);
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use std::arch::x86_64::*;
 
-    /// One kernel: `$mr` broadcast rows × `$nv` vectors; `|acc, a, b| step` is the metric's
-    /// inner operation on vectors (`a` broadcast from XA, `b` loaded from XB).
+    /// One kernel: `$mr` broadcast rows × `$nv` vectors × `$sums` accumulators;
+    /// `|acc, a, b| step` is the metric's inner operation on vectors (`a` broadcast from XA,
+    /// `b` loaded from XB), from the accumulators `[acc; $sums]` to their next values.
     macro_rules! x86_dist_kernel {
-        ($name:ident, $T:ty, $feat:literal, $lanes:expr, $mr:expr, $nv:expr,
+        ($name:ident, $T:ty, $feat:literal, $lanes:expr, $mr:expr, $nv:expr, $sums:expr,
          $zero:ident, $load:ident, $store:ident, $set1:ident,
          |$acc:ident, $a:ident, $b:ident| $step:expr) => {
             #[target_feature(enable = $feat)]
             pub(super) unsafe fn $name(d: usize, a: *const $T, b: *const $T, tile: *mut $T) {
                 // SAFETY: the caller guarantees the panels' lengths and 64-byte alignment (so
                 // every load of `$lanes` lanes at a multiple of `$lanes` is aligned) and a
-                // writable, aligned tile (see `DistKernelFn`).
+                // writable, aligned tile of `$sums` parts (see `DistKernelFn`).
                 unsafe {
-                    let mut acc = [[$zero(); $nv]; $mr];
+                    let mut acc = [[[$zero(); $sums]; $nv]; $mr];
                     let (mut pa, mut pb) = (a, b);
                     for _ in 0..d {
                         let mut bv = [$zero(); $nv];
@@ -138,8 +158,10 @@ mod x86 {
                         pb = pb.add($nv * $lanes);
                     }
                     for (i, row) in acc.iter().enumerate() {
-                        for (v, &r) in row.iter().enumerate() {
-                            $store(tile.add((i * $nv + v) * $lanes), r);
+                        for (v, sums) in row.iter().enumerate() {
+                            for (s, &r) in sums.iter().enumerate() {
+                                $store(tile.add(((s * $mr + i) * $nv + v) * $lanes), r);
+                            }
                         }
                     }
                 }
@@ -147,108 +169,45 @@ mod x86 {
         };
     }
 
-    /// The four kernels of one instruction set and element type: `$mr` rows × `$nv` vectors.
+    /// The five kernels of one instruction set and element type: `$mr` rows × `$nv` vectors,
+    /// Bray–Curtis' two sums on half the rows.
     macro_rules! x86_set {
-        ($feat:literal, $mr:expr, $nv:expr, $T:ty, $lanes:expr, $sq:ident, $cb:ident, $ch:ident, $dot:ident,
+        ($feat:literal, $T:ty, $lanes:expr, $mr:expr, $nv:expr,
+         [$sq:ident, $cb:ident, $ch:ident, $dot:ident, $bc:ident],
          $zero:ident, $load:ident, $store:ident, $set1:ident, $sub:ident, $fma:ident,
          $add:ident, $abs:ident, $max:ident) => {
-            x86_dist_kernel!(
-                $sq,
-                $T,
-                $feat,
-                $lanes,
-                $mr,
-                $nv,
-                $zero,
-                $load,
-                $store,
-                $set1,
-                |acc, a, b| {
+            x86_set!(@each $feat, $T, $lanes, $nv, $zero, $load, $store, $set1;
+                $sq, $mr, 1, |acc, a, b| {
                     let t = $sub(b, a);
-                    $fma(t, t, acc)
-                }
-            );
-            x86_dist_kernel!(
-                $cb,
-                $T,
-                $feat,
-                $lanes,
-                $mr,
-                $nv,
-                $zero,
-                $load,
-                $store,
-                $set1,
-                |acc, a, b| $add(acc, $abs($sub(b, a)))
-            );
-            x86_dist_kernel!(
-                $ch,
-                $T,
-                $feat,
-                $lanes,
-                $mr,
-                $nv,
-                $zero,
-                $load,
-                $store,
-                $set1,
-                |acc, a, b| $max($abs($sub(b, a)), acc)
-            );
-            x86_dist_kernel!(
-                $dot,
-                $T,
-                $feat,
-                $lanes,
-                $mr,
-                $nv,
-                $zero,
-                $load,
-                $store,
-                $set1,
-                |acc, a, b| $fma(a, b, acc)
+                    [$fma(t, t, acc[0])]
+                };
+                $cb, $mr, 1, |acc, a, b| [$add(acc[0], $abs($sub(b, a)))];
+                $ch, $mr, 1, |acc, a, b| [$max($abs($sub(b, a)), acc[0])];
+                $dot, $mr, 1, |acc, a, b| [$fma(a, b, acc[0])];
+                $bc, $mr / 2, 2, |acc, a, b| {
+                    [$add(acc[0], $abs($sub(b, a))), $add(acc[1], $abs($add(b, a)))]
+                };
             );
         };
+        (@each $feat:literal, $T:ty, $lanes:expr, $nv:expr, $zero:ident, $load:ident,
+         $store:ident, $set1:ident;
+         $($name:ident, $mr:expr, $sums:expr, |$acc:ident, $a:ident, $b:ident| $step:expr;)*) => {
+            $(x86_dist_kernel!($name, $T, $feat, $lanes, $mr, $nv, $sums, $zero, $load, $store,
+                $set1, |$acc, $a, $b| $step);)*
+        };
     }
-    x86_set!(
-        "avx512f",
-        8,
-        3,
-        f64,
-        8,
-        sq_f64_avx512,
-        cb_f64_avx512,
-        ch_f64_avx512,
-        dot_f64_avx512,
-        _mm512_setzero_pd,
-        _mm512_load_pd,
-        _mm512_store_pd,
-        _mm512_set1_pd,
-        _mm512_sub_pd,
-        _mm512_fmadd_pd,
-        _mm512_add_pd,
-        _mm512_abs_pd,
-        _mm512_max_pd
-    );
-    x86_set!(
-        "avx512f",
-        8,
-        3,
-        f32,
-        16,
-        sq_f32_avx512,
-        cb_f32_avx512,
-        ch_f32_avx512,
-        dot_f32_avx512,
-        _mm512_setzero_ps,
-        _mm512_load_ps,
-        _mm512_store_ps,
-        _mm512_set1_ps,
-        _mm512_sub_ps,
-        _mm512_fmadd_ps,
-        _mm512_add_ps,
-        _mm512_abs_ps,
-        _mm512_max_ps
-    );
+    x86_set! {
+        "avx512f", f64, 8, 8, 3,
+        [sq_f64_avx512, cb_f64_avx512, ch_f64_avx512, dot_f64_avx512, bc_f64_avx512],
+        _mm512_setzero_pd, _mm512_load_pd, _mm512_store_pd, _mm512_set1_pd, _mm512_sub_pd,
+        _mm512_fmadd_pd, _mm512_add_pd, _mm512_abs_pd, _mm512_max_pd
+    }
+    x86_set! {
+        "avx512f", f32, 16, 8, 3,
+        [sq_f32_avx512, cb_f32_avx512, ch_f32_avx512, dot_f32_avx512, bc_f32_avx512],
+        _mm512_setzero_ps, _mm512_load_ps, _mm512_store_ps, _mm512_set1_ps, _mm512_sub_ps,
+        _mm512_fmadd_ps, _mm512_add_ps, _mm512_abs_ps, _mm512_max_ps
+    }
 
     /// `|x|` on AVX2: clear the sign bit.
     #[inline(always)]
@@ -262,46 +221,18 @@ mod x86 {
         unsafe { _mm256_andnot_ps(_mm256_set1_ps(-0.0), x) }
     }
 
-    x86_set!(
-        "avx2,fma",
-        6,
-        2,
-        f64,
-        4,
-        sq_f64_avx2,
-        cb_f64_avx2,
-        ch_f64_avx2,
-        dot_f64_avx2,
-        _mm256_setzero_pd,
-        _mm256_load_pd,
-        _mm256_store_pd,
-        _mm256_set1_pd,
-        _mm256_sub_pd,
-        _mm256_fmadd_pd,
-        _mm256_add_pd,
-        abs256_pd,
-        _mm256_max_pd
-    );
-    x86_set!(
-        "avx2,fma",
-        6,
-        2,
-        f32,
-        8,
-        sq_f32_avx2,
-        cb_f32_avx2,
-        ch_f32_avx2,
-        dot_f32_avx2,
-        _mm256_setzero_ps,
-        _mm256_load_ps,
-        _mm256_store_ps,
-        _mm256_set1_ps,
-        _mm256_sub_ps,
-        _mm256_fmadd_ps,
-        _mm256_add_ps,
-        abs256_ps,
-        _mm256_max_ps
-    );
+    x86_set! {
+        "avx2,fma", f64, 4, 6, 2,
+        [sq_f64_avx2, cb_f64_avx2, ch_f64_avx2, dot_f64_avx2, bc_f64_avx2],
+        _mm256_setzero_pd, _mm256_load_pd, _mm256_store_pd, _mm256_set1_pd, _mm256_sub_pd,
+        _mm256_fmadd_pd, _mm256_add_pd, abs256_pd, _mm256_max_pd
+    }
+    x86_set! {
+        "avx2,fma", f32, 8, 6, 2,
+        [sq_f32_avx2, cb_f32_avx2, ch_f32_avx2, dot_f32_avx2, bc_f32_avx2],
+        _mm256_setzero_ps, _mm256_load_ps, _mm256_store_ps, _mm256_set1_ps, _mm256_sub_ps,
+        _mm256_fmadd_ps, _mm256_add_ps, abs256_ps, _mm256_max_ps
+    }
 }
 
 /// The fallback for CPUs without AVX2 (and other architectures), in `wide`'s portable vectors.
@@ -309,13 +240,13 @@ mod portable {
     use wide::{f32x8, f64x4};
 
     macro_rules! wide_dist_kernel {
-        ($name:ident, $T:ty, $V:ty, $lanes:expr, $mr:expr, $nv:expr,
+        ($name:ident, $T:ty, $V:ty, $lanes:expr, $mr:expr, $nv:expr, $sums:expr,
          |$acc:ident, $a:ident, $b:ident| $step:expr) => {
             pub(super) unsafe fn $name(d: usize, a: *const $T, b: *const $T, tile: *mut $T) {
                 // SAFETY: as for the x86 kernels (see `DistKernelFn`); reads and writes go
                 // through unaligned array accesses, so no alignment is assumed.
                 unsafe {
-                    let mut acc = [[<$V>::splat(0.0); $nv]; $mr];
+                    let mut acc = [[[<$V>::splat(0.0); $sums]; $nv]; $mr];
                     let (mut pa, mut pb) = (a, b);
                     for _ in 0..d {
                         let mut bv = [<$V>::splat(0.0); $nv];
@@ -335,9 +266,12 @@ mod portable {
                         pb = pb.add($nv * $lanes);
                     }
                     for (i, row) in acc.iter().enumerate() {
-                        for (v, &r) in row.iter().enumerate() {
-                            let p = tile.add((i * $nv + v) * $lanes).cast::<[$T; $lanes]>();
-                            p.write_unaligned(r.to_array());
+                        for (v, sums) in row.iter().enumerate() {
+                            for (s, r) in sums.iter().enumerate() {
+                                let at = ((s * $mr + i) * $nv + v) * $lanes;
+                                let p = tile.add(at).cast::<[$T; $lanes]>();
+                                p.write_unaligned(r.to_array());
+                            }
                         }
                     }
                 }
@@ -346,19 +280,27 @@ mod portable {
     }
 
     macro_rules! wide_set {
-        ($T:ty, $V:ty, $lanes:expr, $sq:ident, $cb:ident, $ch:ident, $dot:ident) => {
-            wide_dist_kernel!($sq, $T, $V, $lanes, 4, 2, |acc, a, b| {
+        ($T:ty, $V:ty, $lanes:expr, [$sq:ident, $cb:ident, $ch:ident, $dot:ident, $bc:ident]) => {
+            wide_dist_kernel!($sq, $T, $V, $lanes, 4, 2, 1, |acc, a, b| {
                 let t = b - a;
-                t.mul_add(t, acc)
+                [t.mul_add(t, acc[0])]
             });
-            wide_dist_kernel!($cb, $T, $V, $lanes, 4, 2, |acc, a, b| acc + (b - a).abs());
+            wide_dist_kernel!($cb, $T, $V, $lanes, 4, 2, 1, |acc, a, b| [
+                acc[0] + (b - a).abs()
+            ]);
             // `max` returns `acc` when the new term is NaN, as the x86 kernels do.
-            wide_dist_kernel!($ch, $T, $V, $lanes, 4, 2, |acc, a, b| (b - a)
+            wide_dist_kernel!($ch, $T, $V, $lanes, 4, 2, 1, |acc, a, b| [(b - a)
                 .abs()
-                .max(acc));
-            wide_dist_kernel!($dot, $T, $V, $lanes, 4, 2, |acc, a, b| a.mul_add(b, acc));
+                .max(acc[0])]);
+            wide_dist_kernel!($dot, $T, $V, $lanes, 4, 2, 1, |acc, a, b| [
+                a.mul_add(b, acc[0])
+            ]);
+            wide_dist_kernel!($bc, $T, $V, $lanes, 2, 2, 2, |acc, a, b| [
+                acc[0] + (b - a).abs(),
+                acc[1] + (b + a).abs()
+            ]);
         };
     }
-    wide_set!(f64, f64x4, 4, sq_f64, cb_f64, ch_f64, dot_f64);
-    wide_set!(f32, f32x8, 8, sq_f32, cb_f32, ch_f32, dot_f32);
+    wide_set!(f64, f64x4, 4, [sq_f64, cb_f64, ch_f64, dot_f64, bc_f64]);
+    wide_set!(f32, f32x8, 8, [sq_f32, cb_f32, ch_f32, dot_f32, bc_f32]);
 }

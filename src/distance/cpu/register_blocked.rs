@@ -90,9 +90,23 @@ pub(crate) fn run<O: Element>(job: &Job<'_>, out: OutputRows<'_, O>) -> Result<(
             run_rows(d, 16 * d, out, &kernel);
             return Ok(());
         }
-        // Σ|u − v| / Σ|u + v| = cityblock(u, v) / cityblock(u, −v): two passes of the
-        // register-blocked kernel instead of a pair-at-a-time loop.
-        Inner::BrayCurtis => return bray_curtis(job, out),
+        // Σ|u − v| / Σ|u + v| in one pass: cityblock over row sums when no element is
+        // negative (Bray–Curtis' usual data, counts and abundances), else a kernel with
+        // both sums.
+        Inner::BrayCurtis => {
+            let sums_a = nonnegative_row_sums(xa)?;
+            let sums_b = xb.map(nonnegative_row_sums).transpose()?;
+            let (op, post) = match (&sums_a, sums_b.as_ref().unwrap_or(&sums_a)) {
+                (Some(sum_a), Some(sum_b)) => {
+                    (KernelOp::Cityblock, Post::BrayCurtis { sum_a, sum_b })
+                }
+                _ => (KernelOp::BrayCurtis, Post::Identity),
+            };
+            return match compute_dtype(xa, xb, job.opts.accumulate_f64) {
+                DType::F32 => run_as_is::<f32, O>(op, xa, xb, out, &post),
+                _ => run_as_is::<f64, O>(op, xa, xb, out, &post),
+            };
+        }
         Inner::JensenShannon => {
             let (a, b) = rows_f64()?;
             let ra = ProbabilityRows::new(&a, n, d);
@@ -111,7 +125,7 @@ pub(crate) fn run<O: Element>(job: &Job<'_>, out: OutputRows<'_, O>) -> Result<(
 
 /// The register-blocked kernel `op` over the rows of `xa` and `xb` (`None`: `xa` against
 /// itself, condensed) prepared by `prep`, in `T`, then `finish` (identity, square root or
-/// cosine).
+/// cosine; Bray–Curtis divides its two sums).
 fn run_plan<T: DistFloat, O: Element>(
     (prep, op, finish): (&RowPrep, KernelOp, &Finish),
     xa: &NdArray,
@@ -178,44 +192,33 @@ fn run_plan<T: DistFloat, O: Element>(
     Ok(())
 }
 
-/// Bray-Curtis as the ratio of two cityblock matrices (see [`run`]), both computed by the
-/// register-blocked kernel into float64 temporaries.
-fn bray_curtis<O: Element>(job: &Job<'_>, out: OutputRows<'_, O>) -> Result<()> {
-    let (n, m, d) = job.dims();
-    let (xa, xb) = (&job.xa, job.xb());
-    let accumulate_f64 = job.opts.accumulate_f64;
-    let dtype = compute_dtype(xa, job.xb.as_ref(), accumulate_f64);
-    // Negate in the working precision (negating an unsigned input would wrap).
-    let neg_b = xb.astype(dtype)?.neg()?;
-    let cityblock = |b: &NdArray| -> Result<NdArray> {
-        let mut full = NdArray::for_overwrite(&[n, m], DType::F64)?;
-        let mut view = full.view_mut::<f64>()?;
-        let rows = OutputRows::matrix(&mut view)?;
-        let plan = (&RowPrep::None, KernelOp::Cityblock, &Finish::Identity);
-        match compute_dtype(xa, Some(b), accumulate_f64) {
-            DType::F32 => run_plan::<f32, f64>(plan, xa, Some(b), rows, d)?,
-            _ => run_plan::<f64, f64>(plan, xa, Some(b), rows, d)?,
-        }
-        Ok(full)
-    };
-    let (num, den) = (cityblock(xb)?, cityblock(&neg_b)?);
-    let (num, den) = (num.view::<f64>()?, den.view::<f64>()?);
-    let (Some(num), Some(den)) = (num.as_slice(), den.as_slice()) else {
-        return Err(Error::invalid("a fresh matrix is not contiguous"));
-    };
-    let body = |mut rows_out: OutputRows<'_, O>| {
-        for i in rows_out.rows() {
-            let row: Vec<f64> = (0..m).map(|j| num[i * m + j] / den[i * m + j]).collect();
-            // Condensed outputs skip j <= i.
-            rows_out.put_row(i, 0, &row, &Post::Identity);
-        }
-    };
-    let blocks = out.into_blocks(16);
-    if n * m < 1 << 14 {
-        blocks.into_iter().for_each(body);
-    } else {
-        use rayon::prelude::*;
-        blocks.into_par_iter().for_each(body);
-    }
+/// The register-blocked kernel `op` over the rows of `xa` and `xb` as they are, in `T`, then
+/// `post`.
+fn run_as_is<T: DistFloat, O: Element>(
+    op: KernelOp,
+    xa: &NdArray,
+    xb: Option<&NdArray>,
+    out: OutputRows<'_, O>,
+    post: &Post<'_>,
+) -> Result<()> {
+    let a = Operand::<T>::new(xa)?;
+    let b = xb.map(Operand::<T>::new).transpose()?;
+    run_tiled(op, &a, b.as_ref().unwrap_or(&a), out, post);
     Ok(())
+}
+
+/// The float64 sums of the rows of `x` where no element is negative or NaN (`None` else).
+fn nonnegative_row_sums(x: &NdArray) -> Result<Option<Vec<f64>>> {
+    let x = x.astype(DType::F64)?;
+    let least = if x.size() > 0 {
+        x.min(None, false)?.to_vec_f64()?[0]
+    } else {
+        0.0
+    };
+    // A NaN minimum compares false.
+    Ok(if least >= 0.0 {
+        Some(x.sum_axis(1)?.to_vec_f64()?)
+    } else {
+        None
+    })
 }

@@ -12,13 +12,14 @@
 //! ```
 //! When `d` is larger than `kc`, the feature axis is cut into `kc` chunks and each tile's
 //! partial results are combined (sum or max) in a per-task block before the store.
+//! Bray–Curtis' kernel keeps two sums per pair (two tiles); the store divides them.
 //!
 //! For pdist the output is condensed and XB is XA: a task starts its column blocks at its own
 //! first row and skips tiles wholly on or below the diagonal, so each pair is computed once.
 
 use rayon::prelude::*;
 
-use super::kernels::{DistFloat, DistKernel, KernelOp, MAX_TILE};
+use super::kernels::{DistFloat, DistKernel, KernelOp, MAX_NR, MAX_TILE};
 use crate::distance::input::Operand;
 use crate::distance::output::{OutputRows, Post};
 use crate::dtype::Element;
@@ -47,7 +48,7 @@ pub(crate) fn run_tiled<T: DistFloat, O: Element>(
         return;
     }
     let kern = T::dist_kernel(op);
-    let (mr, nr) = (kern.mr, kern.nr);
+    let (mr, nr, sums) = (kern.mr, kern.nr, op.sums());
     // Small work stays on this thread (and never touches rayon's pool, which Miri cannot
     // run); the same threshold decides below.
     let parallel = n * m * d.max(1) >= 1 << 15;
@@ -61,7 +62,11 @@ pub(crate) fn run_tiled<T: DistFloat, O: Element>(
         .div_ceil(8 * threads)
         .next_multiple_of(mr)
         .clamp(mr, MC_MAX);
-    let kc = (KC_BYTES / (mr * size_of::<T>())).max(1).min(d.max(1));
+    // A two-sum kernel has half the rows: counting both sums' rows gives every op the same
+    // feature chunks, so Bray–Curtis' numerators are cityblock's sums bit for bit.
+    let kc = (KC_BYTES / (sums * mr * size_of::<T>()))
+        .max(1)
+        .min(d.max(1));
     let nc = (B_BLOCK_BYTES / (kc * size_of::<T>()))
         .max(nr)
         .min(m.next_multiple_of(nr))
@@ -100,6 +105,7 @@ impl<T: DistFloat> Tiling<'_, T> {
     /// The rows of `out`, one task's.
     fn task<O: Element>(&self, mut out: OutputRows<'_, O>, post: &Post<'_>) {
         let (mr, nr, kc) = (self.kern.mr, self.kern.nr, self.kc);
+        let sums = self.op.sums();
         let (d, m) = (self.xa.cols, self.xb.rows);
         let (ic, rows) = (out.rows().start, out.rows().len());
         let condensed = out.is_condensed();
@@ -110,7 +116,7 @@ impl<T: DistFloat> Tiling<'_, T> {
         let a_len = a_panels * mr * kc;
         let b_len = self.nc * kc;
         let acc_len = if chunks > 1 {
-            a_panels * mr * self.nc
+            a_panels * sums * mr * self.nc
         } else {
             0
         };
@@ -182,7 +188,7 @@ impl<T: DistFloat> Tiling<'_, T> {
                                 // elements at multiples of 64 bytes of aligned scratch
                                 // (mr·size and nr·size are multiples of 64 for the x86 B
                                 // panels; A panels are read by broadcast, unaligned is fine);
-                                // the tile holds mr·nr <= MAX_TILE.
+                                // the tile holds sums·mr·nr <= MAX_TILE.
                                 unsafe {
                                     (self.kern.run)(
                                         kcc,
@@ -191,24 +197,35 @@ impl<T: DistFloat> Tiling<'_, T> {
                                         tile.0.as_mut_ptr(),
                                     )
                                 };
-                                let t = &tile.0[..mr * nr];
+                                let t = &tile.0[..sums * mr * nr];
+                                let at = Placement {
+                                    i,
+                                    j,
+                                    rows: live_rows,
+                                    cols: live_cols,
+                                };
                                 if chunks == 1 {
-                                    store(t, nr, i, j, live_rows, live_cols, &mut out, post);
+                                    store(
+                                        t,
+                                        nr,
+                                        (sums == 2).then_some(mr * nr),
+                                        at,
+                                        &mut out,
+                                        post,
+                                    );
                                 } else {
-                                    let block = &mut acc[ir * mr * self.nc..][..mr * self.nc];
-                                    combine(self.op, chunk == 0, t, nr, jr * nr, block, self.nc);
+                                    let part = mr * self.nc;
+                                    let block = &mut acc[ir * sums * part..][..sums * part];
+                                    for (t, block) in
+                                        t.chunks_exact(mr * nr).zip(block.chunks_exact_mut(part))
+                                    {
+                                        let first = chunk == 0;
+                                        combine(self.op, first, t, nr, jr * nr, block, self.nc);
+                                    }
                                     if chunk + 1 == chunks {
                                         let tile_in_block = &block[jr * nr..];
-                                        store(
-                                            tile_in_block,
-                                            self.nc,
-                                            i,
-                                            j,
-                                            live_rows,
-                                            live_cols,
-                                            &mut out,
-                                            post,
-                                        );
+                                        let den = (sums == 2).then_some(part);
+                                        store(tile_in_block, self.nc, den, at, &mut out, post);
                                     }
                                 }
                             }
@@ -245,19 +262,36 @@ fn combine<T: DistFloat>(
     }
 }
 
-/// Stores the live part of a tile (row stride `stride`) at `(i, j)`.
-#[allow(clippy::too_many_arguments)]
-fn store<T: DistFloat, O: Element>(
-    tile: &[T],
-    stride: usize,
+/// Where a tile's live part goes: `rows × cols` at `(i, j)`.
+#[derive(Clone, Copy)]
+struct Placement {
     i: usize,
     j: usize,
     rows: usize,
     cols: usize,
+}
+
+/// Stores the live part of a tile (row stride `stride`) at its place; a two-sum tile (its
+/// denominators `den_at` elements after the numerators) stores their quotients in float64.
+fn store<T: DistFloat, O: Element>(
+    tile: &[T],
+    stride: usize,
+    den_at: Option<usize>,
+    at: Placement,
     out: &mut OutputRows<'_, O>,
     post: &Post<'_>,
 ) {
-    for r in 0..rows {
-        out.put_row(i + r, j, &tile[r * stride..][..cols], post);
+    let mut ratios = [0f64; MAX_NR];
+    for r in 0..at.rows {
+        let row = &tile[r * stride..][..at.cols];
+        if let Some(den_at) = den_at {
+            let den = &tile[den_at + r * stride..][..at.cols];
+            for ((q, n), d) in ratios.iter_mut().zip(row).zip(den) {
+                *q = Element::to_f64(*n) / Element::to_f64(*d);
+            }
+            out.put_row(at.i + r, at.j, &ratios[..at.cols], post);
+        } else {
+            out.put_row(at.i + r, at.j, row, post);
+        }
     }
 }
