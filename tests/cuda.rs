@@ -6,10 +6,11 @@
 //! what is missing say SKIPPED.
 #![cfg(feature = "cuda")]
 
-use ndstride::device::{Device, compile_kernel, compile_kernels};
+use ndstride::device::Device;
 use ndstride::distance::{
     Backend, CdistOptions, METRIC_NAMES, Metric, Strategy, cdist_with, knn_with, pdist_with,
 };
+use ndstride::distance::{compile_kernel, compile_kernels};
 use ndstride::{DType, Error, NdArray, s};
 
 fn gpu() -> Option<Device> {

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use cudarc::driver::{CudaContext, CudaFunction, CudaModule, CudaStream, sys};
 
-use super::kernels;
+use super::kernels::{self, KernelSource};
 use crate::error::{Error, Result};
 
 /// A GPU, by ordinal. Cloning is cheap (shared context and stream).
@@ -17,9 +17,9 @@ pub struct Device {
 struct Inner {
     ctx: Arc<CudaContext>,
     stream: Arc<CudaStream>,
-    /// Kernels of `kernels/*.cu` by name, each compiled for this device and loaded on
-    /// first use.
-    modules: Mutex<HashMap<String, Arc<CudaModule>>>,
+    /// Kernels by source file and name, each compiled for this device and loaded on first
+    /// use.
+    modules: Mutex<HashMap<(&'static str, String), Arc<CudaModule>>>,
 }
 
 /// What [`Device::info`] reports.
@@ -131,14 +131,15 @@ impl Device {
         &self.inner.stream
     }
 
-    /// Kernel `name` of `kernels/*.cu`, compiling and loading it on first use.
-    pub(crate) fn function(&self, name: &str) -> Result<CudaFunction> {
+    /// Kernel `name` of `source`, compiling and loading it on first use.
+    pub(crate) fn function(&self, source: &KernelSource, name: &str) -> Result<CudaFunction> {
         let mut modules = self
             .inner
             .modules
             .lock()
             .map_err(|_| Error::Cuda("the kernel module lock was poisoned".into()))?;
-        let module = match modules.get(name) {
+        let key = (source.file, name.to_string());
+        let module = match modules.get(&key) {
             Some(m) => m.clone(),
             None => {
                 let cc = self
@@ -146,13 +147,13 @@ impl Device {
                     .ctx
                     .compute_capability()
                     .map_err(cuda_error("reading the compute capability"))?;
-                let ptx = kernels::ptx_for(cc, name)?;
+                let ptx = kernels::ptx_for(source, cc, name)?;
                 let m = self
                     .inner
                     .ctx
                     .load_module(ptx)
                     .map_err(cuda_error("loading a compiled kernel"))?;
-                modules.insert(name.to_string(), m.clone());
+                modules.insert(key, m.clone());
                 m
             }
         };

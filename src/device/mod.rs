@@ -1,6 +1,6 @@
 //! GPUs through CUDA (feature `cuda`, on by default): a [`Device`] (one GPU, its context and
-//! stream, and the distance kernels of `kernels/*.cu` compiled for it with NVRTC, once per
-//! process and architecture), and [`DeviceArray`], NumPy's model on the device — one buffer
+//! stream, and the kernels registered as [`KernelSource`]s, `kernels/cdist.cu` by the distance
+//! layer, compiled for it with NVRTC once per process and architecture), and [`DeviceArray`], NumPy's model on the device — one buffer
 //! in GPU memory plus shape, byte strides, byte offset and dtype — so that `t()`, slicing and
 //! broadcasting stay O(1) there too.
 //!
@@ -16,6 +16,6 @@ mod kernels;
 
 pub use array::DeviceArray;
 pub use context::{Device, DeviceInfo};
-pub use kernels::{KERNEL_SOURCES, compile_kernel, compile_kernels};
+pub use kernels::{KernelSource, compile_source, compile_source_kernel};
 
 pub(crate) use context::cuda_error;

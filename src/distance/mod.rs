@@ -51,7 +51,7 @@ mod strategies;
 
 pub use chunked::{cdist_chunked, cdist_to_npy};
 #[cfg(feature = "cuda")]
-pub use cuda::cdist_device;
+pub use cuda::{cdist_device, compile_kernel, compile_kernels};
 pub use entry::{DistanceOutput, cdist, cdist_into, cdist_with, pdist, pdist_with};
 pub use metric::{METRIC_NAMES, Metric};
 pub use neighbors::knn::{Neighbors, argmin_min, knn, knn_with};

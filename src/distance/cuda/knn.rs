@@ -8,6 +8,7 @@ use cudarc::driver::{CudaView, DeviceRepr, LaunchConfig, PushKernelArg, ValidAsZ
 use super::as_i32;
 use super::blocks::{KNN_ROWS, KnnSchedule, Problem, THREADS, type_name};
 use super::plan::{GpuPlan, RowSide, row_side};
+use super::source::CDIST_CU;
 use super::streamed::{HostRows, upload};
 use crate::array::try_vec;
 use crate::device::{Device, cuda_error};
@@ -57,7 +58,10 @@ pub(super) fn run<T: Element + DeviceRepr + ValidAsZeroBits>(
     let mut idx_dev = stream
         .alloc_zeros::<i64>((rows * k).max(1))
         .map_err(&alloc)?;
-    let func = device.function(&format!("knn_{}_{}", type_name(T::DTYPE), plan.op))?;
+    let func = device.function(
+        &CDIST_CU,
+        &format!("knn_{}_{}", type_name(T::DTYPE), plan.op),
+    )?;
     let lists = crate::layout::checked_nbytes(&[n, k], 8)? / 8;
     let (mut dist, mut idx) = (try_vec::<f64>(lists)?, try_vec::<i64>(lists)?);
     let (d32, k32) = (as_i32(d, "d")?, as_i32(k, "k")?);

@@ -1,13 +1,15 @@
 //! The CUDA back end of cdist and kNN. Files: `plan` (a metric as a kernel, its row
 //! preparation and last step), `blocks` (tiles and the blocks of a launch, pure arithmetic),
 //! `streamed` (cdist of host arrays streamed through a device memory budget on two streams),
-//! `knn` (the fused kNN, streamed the same way), `on_device` (cdist of device arrays), and
-//! this file (the entry points).
+//! `knn` (the fused kNN, streamed the same way), `on_device` (cdist of device arrays),
+//! `source` (`kernels/cdist.cu`, registered with the device layer), and this file (the entry
+//! points).
 
 mod blocks;
 mod knn;
 mod on_device;
 mod plan;
+mod source;
 mod streamed;
 
 use std::sync::OnceLock;
@@ -23,6 +25,7 @@ use crate::dtype::{DType, Element};
 use crate::error::{Error, Result};
 pub use on_device::cdist_device;
 use plan::{GpuPlan, RowSide, knn_plan, plan, row_side, strategy_plan};
+pub use source::{compile_kernel, compile_kernels};
 
 /// Problems below this many pair-features stay on the CPU under `Backend::Auto`: the
 /// transfers and the launch would cost more than the GPU saves.
@@ -154,5 +157,6 @@ fn knn_in<T: Element + DeviceRepr + ValidAsZeroBits>(
     knn::run::<T>(device, &prepare(xa)?, &prepare(xb)?, k, plan, dims, budget)
 }
 
-#[cfg(test)]
+// Each test compiles and runs the emulator as a child process, which Miri cannot spawn.
+#[cfg(all(test, not(miri)))]
 mod emulated_tests;

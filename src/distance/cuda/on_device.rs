@@ -9,6 +9,7 @@ use super::super::metric::Metric;
 use super::super::options::CdistOptions;
 use super::blocks::{THREADS, cdist_kernel, tile, type_name};
 use super::plan::{GpuPlan, RowSide, plan, row_side, strategy_plan};
+use super::source::CDIST_CU;
 use super::{as_i32, kernel_dtype};
 use crate::device::{Device, DeviceArray, cuda_error};
 use crate::distance::plan::RowPrep;
@@ -104,11 +105,10 @@ fn prepare<T: Element + DeviceRepr + ValidAsZeroBits>(
     let vec = stream
         .clone_htod(if vec.is_empty() { &[0.0][..] } else { vec })
         .map_err(cuda_error("copying the row preparation to the device"))?;
-    let func = device.function(&format!(
-        "prep_{}_{}",
-        type_name(x.dtype()),
-        type_name(T::DTYPE)
-    ))?;
+    let func = device.function(
+        &CDIST_CU,
+        &format!("prep_{}_{}", type_name(x.dtype()), type_name(T::DTYPE)),
+    )?;
     let source = StridedSource::of(x)?;
     let side_code = side.kernel_code();
     let cfg = LaunchConfig {
@@ -181,11 +181,10 @@ fn pack<T: Element + DeviceRepr + ValidAsZeroBits>(
     if rows * d == 0 {
         return Ok(dst);
     }
-    let func = device.function(&format!(
-        "pack_{}_{}",
-        type_name(x.dtype()),
-        type_name(T::DTYPE)
-    ))?;
+    let func = device.function(
+        &CDIST_CU,
+        &format!("pack_{}_{}", type_name(x.dtype()), type_name(T::DTYPE)),
+    )?;
     let source = StridedSource::of(x)?;
     let cfg = LaunchConfig {
         grid_dim: (((rows * d).div_ceil(256)).min(65535) as u32, 1, 1),
@@ -219,7 +218,7 @@ fn run_device<T: Element + DeviceRepr + ValidAsZeroBits, O: Element + DeviceRepr
         let (a, a_sides) = prepare::<T>(device, xa, plan)?;
         let (b, b_sides) = prepare::<T>(device, xb, plan)?;
         let uses_side = row_side(plan.post) != RowSide::Unused;
-        let func = device.function(&cdist_kernel(T::DTYPE, O::DTYPE, plan.op))?;
+        let func = device.function(&CDIST_CU, &cdist_kernel(T::DTYPE, O::DTYPE, plan.op))?;
         let (bm, bn) = tile(T::DTYPE, plan.op);
         let (m32, d32, ldo) = (as_i32(m, "m")?, as_i32(d, "d")?, m as i64);
         // A grid spans at most 65535 row tiles: taller outputs take several launches.

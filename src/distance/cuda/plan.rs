@@ -11,8 +11,8 @@ use crate::dtype::Element;
 use crate::error::{Error, Result};
 
 /// A C-like enum of codes that kernels/cdist.cu defines too: each variant with its code and
-/// its name there (after the enum's prefix), `code()` for the launch argument, and for the
-/// test that checks them against the kernel source, `ALL` and `c_name()`.
+/// its name there (after the enum's prefix), `code()` for the launch argument, `ALL`, and
+/// for the test that checks them against the kernel source, `c_name()`.
 macro_rules! kernel_codes {
     ($(#[$m:meta])* enum $name:ident: $prefix:literal {
         $($(#[$vm:meta])* $v:ident = $code:literal => $c:literal,)*
@@ -24,7 +24,7 @@ macro_rules! kernel_codes {
         }
 
         impl $name {
-            #[cfg(test)]
+            #[allow(dead_code)]
             pub(super) const ALL: &[$name] = &[$($name::$v,)*];
 
             /// The kernels' code for this variant. An op reaches the kernels through their
@@ -356,7 +356,7 @@ mod tests {
 
     /// `NAME = code` entries of `enum name { … };` in the kernel source.
     fn c_enum(name: &str) -> Vec<(String, i32)> {
-        let src = include_str!("../../../kernels/cdist.cu");
+        let src = super::super::source::CDIST_CU.text;
         let start = src
             .find(&format!("enum {name} {{"))
             .unwrap_or_else(|| panic!("enum {name} is not in kernels/cdist.cu"));

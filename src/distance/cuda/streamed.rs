@@ -16,6 +16,7 @@ use rayon::prelude::*;
 use super::as_i32;
 use super::blocks::{OutBlock, Problem, STAGING_BYTES, Schedule, THREADS, cdist_kernel, tile};
 use super::plan::{GpuPlan, RowSide, prepared_rows, row_side};
+use super::source::CDIST_CU;
 use crate::array::{NdArray, try_vec};
 use crate::device::{Device, cuda_error};
 use crate::dtype::Element;
@@ -211,7 +212,7 @@ where
              the free memory)"
         ))
     })?;
-    let func = device.function(&cdist_kernel(T::DTYPE, O::DTYPE, plan.op))?;
+    let func = device.function(&CDIST_CU, &cdist_kernel(T::DTYPE, O::DTYPE, plan.op))?;
     let uses_side = row_side(plan.post) != RowSide::Unused;
     let main = device.stream();
     let up = cuda_error("copying rows to the device");
