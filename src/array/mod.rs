@@ -141,27 +141,7 @@ impl NdArray {
 
     // ----- inspection -----
 
-    pub fn shape(&self) -> &[usize] {
-        &self.layout.shape
-    }
-    /// Byte strides.
-    pub fn strides(&self) -> &[isize] {
-        &self.layout.strides
-    }
-    /// Byte offset of element `[0, ...]` from the start of the buffer.
-    pub fn offset(&self) -> usize {
-        self.layout.offset
-    }
-    pub fn layout(&self) -> &Layout {
-        &self.layout
-    }
-    pub fn ndim(&self) -> usize {
-        self.layout.ndim()
-    }
-    /// Number of elements.
-    pub fn size(&self) -> usize {
-        self.layout.size()
-    }
+    crate::layout::layout_accessors!(offset);
     /// Number of elements, as `ndarray`'s `len` and Rust collections count (1 for a 0-d
     /// array), so that `is_empty()` is `len() == 0`. NumPy's `len(a)` is the length of the
     /// first axis: `a.shape()[0]`.

@@ -105,22 +105,7 @@ fn element_offset(layout: &Layout, index: &[usize]) -> Option<isize> {
 
 macro_rules! shared_view_methods {
     () => {
-        pub fn shape(&self) -> &[usize] {
-            &self.layout.shape
-        }
-        /// Byte strides.
-        pub fn strides(&self) -> &[isize] {
-            &self.layout.strides
-        }
-        pub fn layout(&self) -> &Layout {
-            &self.layout
-        }
-        pub fn ndim(&self) -> usize {
-            self.layout.ndim()
-        }
-        pub fn size(&self) -> usize {
-            self.layout.size()
-        }
+        crate::layout::layout_accessors!();
 
         /// The element at `index`, or `None` when the index is out of bounds or has the wrong
         /// number of axes.

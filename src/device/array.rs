@@ -119,24 +119,7 @@ impl DeviceArray {
         )
     }
 
-    pub fn shape(&self) -> &[usize] {
-        &self.layout.shape
-    }
-    pub fn strides(&self) -> &[isize] {
-        &self.layout.strides
-    }
-    pub fn offset(&self) -> usize {
-        self.layout.offset
-    }
-    pub fn layout(&self) -> &Layout {
-        &self.layout
-    }
-    pub fn ndim(&self) -> usize {
-        self.layout.ndim()
-    }
-    pub fn size(&self) -> usize {
-        self.layout.size()
-    }
+    crate::layout::layout_accessors!(offset);
     pub fn dtype(&self) -> DType {
         self.dtype
     }

@@ -121,62 +121,52 @@ impl Default for CdistOptions {
     }
 }
 
+/// Builder methods: `name(arg)` sets the field `name` to the value given and returns the
+/// options.
+macro_rules! setters {
+    ($($(#[$m:meta])* $name:ident($arg:ident: $t:ty) => $value:expr;)*) => {
+        $($(#[$m])*
+        pub fn $name(mut self, $arg: $t) -> Self {
+            self.$name = $value;
+            self
+        })*
+    };
+}
+
 impl CdistOptions {
     /// SciPy's behaviour: the SIMD kernels, float64 output, all of rayon's threads.
     pub fn new() -> Self {
         Self::default()
     }
-    /// Which strategy computes the matrix.
-    pub fn strategy(mut self, s: Strategy) -> Self {
-        self.strategy = s;
-        self
-    }
-    /// The output dtype, float64 (default, as SciPy) or float32.
-    pub fn out_dtype(mut self, d: DType) -> Self {
-        self.out_dtype = d;
-        self
-    }
-    /// Threads to use (default: rayon's global pool).
-    pub fn threads(mut self, n: usize) -> Self {
-        self.threads = Some(n);
-        self
-    }
-    /// Compute float32 inputs in float64 (by default they are computed in float32, twice as
-    /// fast, with a relative error of about `1e-7·sqrt(d)`).
-    pub fn accumulate_f64(mut self, yes: bool) -> Self {
-        self.accumulate_f64 = yes;
-        self
-    }
-    /// The largest temporary, in bytes, the `Broadcast` strategy may allocate (default 1 GiB).
-    pub fn memory_limit(mut self, bytes: usize) -> Self {
-        self.memory_limit = bytes;
-        self
-    }
-    /// The memory budget, in bytes, of the block-by-block drivers
-    /// ([`cdist_chunked`](super::cdist_chunked), [`cdist_to_npy`](super::cdist_to_npy)): the
-    /// output blocks in flight and the temporaries their strategy allocates per block stay
-    /// within it (default 1 GiB, scikit-learn's `working_memory`). The inputs, and a few MiB
-    /// of packing buffers per thread, come on top.
-    pub fn working_memory(mut self, bytes: usize) -> Self {
-        self.working_memory = bytes;
-        self
+    setters! {
+        /// Which strategy computes the matrix.
+        strategy(s: Strategy) => s;
+        /// The output dtype, float64 (default, as SciPy) or float32.
+        out_dtype(d: DType) => d;
+        /// Threads to use (default: rayon's global pool).
+        threads(n: usize) => Some(n);
+        /// Compute float32 inputs in float64 (by default they are computed in float32, twice as
+        /// fast, with a relative error of about `1e-7·sqrt(d)`).
+        accumulate_f64(yes: bool) => yes;
+        /// The largest temporary, in bytes, the `Broadcast` strategy may allocate (default 1 GiB).
+        memory_limit(bytes: usize) => bytes;
+        /// The memory budget, in bytes, of the block-by-block drivers
+        /// ([`cdist_chunked`](super::cdist_chunked), [`cdist_to_npy`](super::cdist_to_npy)): the
+        /// output blocks in flight and the temporaries their strategy allocates per block stay
+        /// within it (default 1 GiB, scikit-learn's `working_memory`). The inputs, and a few MiB
+        /// of packing buffers per thread, come on top.
+        working_memory(bytes: usize) => bytes;
+        /// Where to compute: [`Backend::Cpu`] (default), [`Backend::Cuda`] or [`Backend::Auto`].
+        /// The strategy applies to the CPU; the GPU runs its own tiled kernels.
+        backend(b: Backend) => b;
+        /// The GPU memory budget, in bytes, of one call on the CUDA back end (default: half the
+        /// device's free memory). Inputs and output that do not fit in it are streamed through
+        /// the device in blocks of rows and columns, on two streams so that copies overlap the
+        /// kernels.
+        device_memory(bytes: usize) => Some(bytes);
     }
     pub fn get_working_memory(&self) -> usize {
         self.working_memory
-    }
-    /// Where to compute: [`Backend::Cpu`] (default), [`Backend::Cuda`] or [`Backend::Auto`].
-    /// The strategy applies to the CPU; the GPU runs its own tiled kernels.
-    pub fn backend(mut self, b: Backend) -> Self {
-        self.backend = b;
-        self
-    }
-    /// The GPU memory budget, in bytes, of one call on the CUDA back end (default: half the
-    /// device's free memory). Inputs and output that do not fit in it are streamed through
-    /// the device in blocks of rows and columns, on two streams so that copies overlap the
-    /// kernels.
-    pub fn device_memory(mut self, bytes: usize) -> Self {
-        self.device_memory = Some(bytes);
-        self
     }
     pub fn get_device_memory(&self) -> Option<usize> {
         self.device_memory

@@ -60,6 +60,55 @@ impl Clone for Layout {
     }
 }
 
+/// The accessors of a type that holds its metadata in a field `layout: Layout` (arrays,
+/// their views, device arrays): `shape`, `strides`, `layout`, `ndim`, `size`, and with
+/// `offset` also `offset`.
+macro_rules! layout_accessors {
+    () => {
+        pub fn shape(&self) -> &[usize] {
+            &self.layout.shape
+        }
+        /// Byte strides.
+        pub fn strides(&self) -> &[isize] {
+            &self.layout.strides
+        }
+        pub fn layout(&self) -> &$crate::layout::Layout {
+            &self.layout
+        }
+        pub fn ndim(&self) -> usize {
+            self.layout.ndim()
+        }
+        /// Number of elements.
+        pub fn size(&self) -> usize {
+            self.layout.size()
+        }
+    };
+    (offset) => {
+        $crate::layout::layout_accessors!();
+        /// Byte offset of element `[0, ...]` from the start of the buffer.
+        pub fn offset(&self) -> usize {
+            self.layout.offset
+        }
+    };
+}
+pub(crate) use layout_accessors;
+
+/// A layout of these parts as they are (unchecked), for tests.
+#[cfg(test)]
+pub(crate) fn layout_of(shape: &[usize], strides: &[isize], offset: usize) -> Layout {
+    Layout {
+        shape: shape.into(),
+        strides: strides.into(),
+        offset,
+    }
+}
+
+/// [`layout_of`] at offset 0.
+#[cfg(test)]
+pub(crate) fn layout_at_zero(shape: &[usize], strides: &[isize]) -> Layout {
+    layout_of(shape, strides, 0)
+}
+
 impl Layout {
     /// A contiguous layout of `shape` at offset 0.
     pub fn contiguous(shape: &[usize], itemsize: usize, order: Order) -> Result<Layout> {

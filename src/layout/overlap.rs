@@ -271,13 +271,7 @@ mod tests {
         }
     }
 
-    fn lay(shape: &[usize], strides: &[isize], offset: usize) -> Layout {
-        Layout {
-            shape: shape.into(),
-            strides: strides.into(),
-            offset,
-        }
-    }
+    use crate::layout::layout_of as lay;
 
     #[test]
     fn interleaved_columns_do_not_overlap() {

@@ -332,13 +332,7 @@ impl Layout {
 mod tests {
     use super::*;
 
-    fn lay(shape: &[usize], strides: &[isize]) -> Layout {
-        Layout {
-            shape: shape.into(),
-            strides: strides.into(),
-            offset: 0,
-        }
-    }
+    use crate::layout::layout_at_zero as lay;
 
     #[test]
     fn macro_forms() {

@@ -186,15 +186,7 @@ impl Layout {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
-    fn lay(shape: &[usize], strides: &[isize], offset: usize) -> Layout {
-        Layout {
-            shape: shape.into(),
-            strides: strides.into(),
-            offset,
-        }
-    }
+    use crate::layout::layout_of as lay;
 
     #[test]
     fn flip_and_diagonal_match_numpy() {

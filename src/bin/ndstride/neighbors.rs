@@ -57,8 +57,9 @@ fn inputs(xa: &Path, xb: Option<&Path>) -> ndstride::Result<(NdArray, NdArray)> 
     Ok((a, b))
 }
 
-/// Refuses two outputs that name the same file (the second would silently replace the first).
-fn distinct(paths: &[Option<&Path>]) -> ndstride::Result<()> {
+/// Checks the outputs before any work: two that name the same file are refused (the second
+/// would silently replace the first), and each must be writable where it is to go.
+fn check_outputs(paths: &[Option<&Path>]) -> ndstride::Result<()> {
     let given: Vec<&Path> = paths.iter().flatten().copied().collect();
     for (i, p) in given.iter().enumerate() {
         if given[..i].contains(p) {
@@ -68,17 +69,13 @@ fn distinct(paths: &[Option<&Path>]) -> ndstride::Result<()> {
             )));
         }
     }
-    Ok(())
+    given
+        .into_iter()
+        .try_for_each(crate::distance::check_destination)
 }
 
 pub fn knn(xa: &Path, xb: Option<&Path>, args: &KnnArgs) -> ndstride::Result<()> {
-    distinct(&[Some(&args.output), args.distances.as_deref()])?;
-    for p in [Some(&args.output), args.distances.as_ref()]
-        .into_iter()
-        .flatten()
-    {
-        crate::distance::check_destination(p)?;
-    }
+    check_outputs(&[Some(&args.output), args.distances.as_deref()])?;
     let (metric, opts) = args.metric.resolve()?;
     let (a, b) = inputs(xa, xb)?;
     let t = Instant::now();
@@ -105,21 +102,11 @@ pub fn knn(xa: &Path, xb: Option<&Path>, args: &KnnArgs) -> ndstride::Result<()>
 }
 
 pub fn radius(xa: &Path, xb: Option<&Path>, args: &RadiusArgs) -> ndstride::Result<()> {
-    distinct(&[
+    check_outputs(&[
         Some(&args.output),
         args.indptr.as_deref(),
         args.distances.as_deref(),
     ])?;
-    for p in [
-        Some(&args.output),
-        args.indptr.as_ref(),
-        args.distances.as_ref(),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        crate::distance::check_destination(p)?;
-    }
     let (metric, opts) = args.metric.resolve()?;
     let (a, b) = inputs(xa, xb)?;
     let t = Instant::now();

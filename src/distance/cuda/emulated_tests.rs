@@ -352,10 +352,6 @@ fn check_trick<T: Element>(exe: &Path, (n, m, d): (usize, usize, usize)) {
 }
 
 #[test]
-#[cfg_attr(
-    miri,
-    ignore = "compiles and runs the emulator as a child process, which Miri cannot spawn"
-)]
 fn every_kernel_matches_the_cpu_back_end_on_the_emulator() {
     let Some(exe) = harness() else { return };
     // Shapes that are not multiples of the tiles (128 or 64 rows and columns, 8 features),
@@ -395,10 +391,6 @@ fn every_kernel_matches_the_cpu_back_end_on_the_emulator() {
 }
 
 #[test]
-#[cfg_attr(
-    miri,
-    ignore = "compiles and runs the emulator as a child process, which Miri cannot spawn"
-)]
 fn streamed_blocks_of_rows_and_columns_match_the_cpu_back_end_on_the_emulator() {
     let Some(exe) = harness() else { return };
     // A small staging buffer: blocks of 40 rows (not a multiple of the tile), B resident.
@@ -426,10 +418,6 @@ fn streamed_blocks_of_rows_and_columns_match_the_cpu_back_end_on_the_emulator() 
 }
 
 #[test]
-#[cfg_attr(
-    miri,
-    ignore = "compiles and runs the emulator as a child process, which Miri cannot spawn"
-)]
 fn matmul_trick_kernels_match_the_exact_distances_on_the_emulator() {
     let Some(exe) = harness() else { return };
     check_trick::<f32>(exe, (131, 65, 24));
@@ -582,10 +570,6 @@ fn check_knn<T: Element>(
 }
 
 #[test]
-#[cfg_attr(
-    miri,
-    ignore = "compiles and runs the emulator as a child process, which Miri cannot spawn"
-)]
 fn knn_kernel_matches_the_cpu_back_end_on_the_emulator() {
     let Some(exe) = harness() else { return };
     // More columns than one 64-column tile, rows over two launches, k past a tile's width.
@@ -678,10 +662,6 @@ fn check_prep<S: Element, T: Element>(exe: &Path, (n, d): (usize, usize)) {
 }
 
 #[test]
-#[cfg_attr(
-    miri,
-    ignore = "compiles and runs the emulator as a child process, which Miri cannot spawn"
-)]
 fn device_row_preparation_matches_the_hosts_bit_for_bit_on_the_emulator() {
     let Some(exe) = harness() else { return };
     // More features than the prep kernel's 128 threads in one case.
