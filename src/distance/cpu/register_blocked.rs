@@ -125,7 +125,7 @@ pub(crate) fn run<O: Element>(job: &Job<'_>, out: OutputRows<'_, O>) -> Result<(
 
 /// The register-blocked kernel `op` over the rows of `xa` and `xb` (`None`: `xa` against
 /// itself, condensed) prepared by `prep`, in `T`, then `finish` (identity, square root or
-/// cosine; Bray–Curtis divides its two sums).
+/// cosine).
 fn run_plan<T: DistFloat, O: Element>(
     (prep, op, finish): (&RowPrep, KernelOp, &Finish),
     xa: &NdArray,
