@@ -6,7 +6,7 @@
 use std::cell::{Cell, RefCell};
 use std::ops::Range;
 use std::sync::{Arc, mpsc};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ndstride::CopyStats;
 use pyo3::exceptions::PyRuntimeError;
@@ -77,6 +77,14 @@ impl Threads {
         Ok(Threads(threads.map(pool).transpose()?))
     }
 
+    /// How many threads the work runs on.
+    pub fn count(&self) -> usize {
+        match &self.0 {
+            None => rayon::current_num_threads(),
+            Some(pool) => pool.current_num_threads(),
+        }
+    }
+
     /// Runs `f` on these threads; copies it makes are counted for the calling thread.
     pub fn run<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
         match &self.0 {
@@ -108,27 +116,85 @@ pub fn check_signals() -> PyResult<()> {
     Python::attach(|py| py.check_signals())
 }
 
-/// Pair-features per block of rows: a few milliseconds of the fastest metrics, well under a
-/// second for the slowest, so Ctrl-C is seen quickly while packing `xb` once per block stays
-/// a small share of the work.
-const BLOCK_WORK: usize = 1 << 27;
-/// Fewest rows in a block, so the kernels' tiles and the threads stay busy.
-const MIN_BLOCK_ROWS: usize = 256;
+/// How long a block of rows should take: Ctrl-C is seen between blocks, so within about this
+/// long, while the per-block costs (packing `xb`, waking the threads) stay a small share.
+const BLOCK_TIME: Duration = Duration::from_millis(100);
+/// Pair-features of the first block, before any rate is measured: for the metrics on the
+/// register-blocked kernels (tens of G pair-features/s) most calls fit in it; the others
+/// (Canberra, Jensen-Shannon, Bray-Curtis on signed data, Minkowski p ≥ 3) run at well under
+/// 1 G/s on an AVX2 machine, so they start small.
+const FIRST_BLOCK_WORK_FAST: usize = 1 << 31;
+const FIRST_BLOCK_WORK_SLOW: usize = 1 << 24;
+/// Fewest rows in a block per thread: two of the slow metrics' 16-row tasks each, so that
+/// every thread has work and the last task does not leave one thread idle for long.
+const MIN_ROWS_PER_THREAD: usize = 32;
+/// Most a block may grow over the one before, so that one quick block (a cache-warm start, a
+/// noisy clock) cannot make the next one many times too long.
+const MAX_GROWTH: usize = 8;
 
-/// Blocks of the `n` rows, each about [`BLOCK_WORK`] for rows of `row_work` pair-features;
-/// 16 times more for the metrics on the register-blocked kernels (tens of G pair-features/s),
-/// whose blocks otherwise cost a few percent in synchronisation and repacking.
-pub fn row_blocks(n: usize, row_work: usize, fast: bool) -> Vec<Range<usize>> {
-    let work = if fast { BLOCK_WORK << 4 } else { BLOCK_WORK };
-    blocks_of(n, row_work, work, MIN_BLOCK_ROWS)
+/// The `n` rows cut into blocks of about [`BLOCK_TIME`] each, whatever the metric's speed on
+/// this machine: the first is sized by work (`row_work` pair-features per row), each next one
+/// from the rate the last one ran at, none over `max_rows`.
+pub struct RowBlocks {
+    n: usize,
+    first: usize,
+    min_rows: usize,
+    max_rows: usize,
 }
 
-fn blocks_of(n: usize, row_work: usize, work: usize, min_rows: usize) -> Vec<Range<usize>> {
-    let rows = (work / row_work.max(1)).max(min_rows);
-    (0..n)
-        .step_by(rows.max(1))
-        .map(|r0| r0..(r0 + rows).min(n))
-        .collect()
+impl RowBlocks {
+    pub fn new(n: usize, row_work: usize, fast: bool, threads: &Threads, max_rows: usize) -> Self {
+        let work = if fast {
+            FIRST_BLOCK_WORK_FAST
+        } else {
+            FIRST_BLOCK_WORK_SLOW
+        };
+        let max_rows = max_rows.clamp(1, n.max(1));
+        let min_rows = MIN_ROWS_PER_THREAD * threads.count().max(1);
+        let first = (work / row_work.max(1)).max(min_rows);
+        RowBlocks {
+            n,
+            first: first.min(max_rows),
+            min_rows,
+            max_rows,
+        }
+    }
+
+    /// The most rows any block has (the size of a buffer that holds any of them).
+    pub fn max_rows(&self) -> usize {
+        self.max_rows
+    }
+
+    /// Calls `f` on each block in order, checking for Ctrl-C between blocks; the first error
+    /// stops the loop and is returned.
+    pub fn run(self, mut f: impl FnMut(Range<usize>) -> PyResult<()>) -> PyResult<()> {
+        let (mut start, mut rows) = (0, self.first);
+        while start < self.n {
+            let block = start..(start + rows).min(self.n);
+            let began = Instant::now();
+            f(block.clone())?;
+            start = block.end;
+            if start < self.n {
+                check_signals()?;
+                rows = self.next_rows(rows, block.len(), began.elapsed());
+            }
+        }
+        Ok(())
+    }
+
+    /// Rows of the block after one of `done` rows (planned `rows`) that took `took`.
+    fn next_rows(&self, rows: usize, done: usize, took: Duration) -> usize {
+        let per_row = took.as_secs_f64() / done.max(1) as f64;
+        let fitting = if per_row > 0.0 {
+            (BLOCK_TIME.as_secs_f64() / per_row).min(usize::MAX as f64) as usize
+        } else {
+            usize::MAX
+        };
+        fitting
+            .min(rows.saturating_mul(MAX_GROWTH))
+            .max(self.min_rows)
+            .min(self.max_rows)
+    }
 }
 
 /// Pair-features below which a call keeps the GIL: a few microseconds of work, of which

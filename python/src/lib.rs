@@ -22,7 +22,7 @@ use ndstride::{ArrayViewMut, CopyStats, DType, Layout, NdArray, Order, SliceInfo
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
-use compute::{TINY_CALL, Threads, check_signals, row_blocks, run_call};
+use compute::{RowBlocks, TINY_CALL, Threads, run_call};
 use errors::OrPy;
 use hand::ArrayOwner;
 use lend::{lend, overlaps};
@@ -169,24 +169,22 @@ fn cdist_blocks<O: DistanceOutput>(
         // cost a tenth of it.
         return distance::cdist_into(xa, xb, &req.metric, &req.opts, &mut view).or_py();
     }
-    let blocks = row_blocks(
+    let blocks = RowBlocks::new(
         xa.shape()[0],
         total / xa.shape()[0].max(1),
         req.on_kernels(),
+        &threads,
+        usize::MAX,
     );
     py.detach(|| {
-        for (b, r) in blocks.iter().enumerate() {
+        blocks.run(|r| {
             let rows = s![r.start as isize..r.end as isize, ..];
             let a = xa.slice(rows.clone()).or_py()?;
             let mut block = view.slice_mut(&rows).or_py()?;
             threads
                 .run(|| distance::cdist_into(&a, xb, &req.metric, &req.opts, &mut block))
-                .or_py()?;
-            if b + 1 < blocks.len() {
-                check_signals()?;
-            }
-        }
-        Ok(())
+                .or_py()
+        })
     })
 }
 
@@ -381,22 +379,19 @@ fn cdist_to_npy(
             "memory={memory} bytes cannot hold one row of {m} distances ({row_bytes} bytes)"
         )));
     }
-    let by_memory = memory / row_bytes;
-    let blocks: Vec<_> = row_blocks(n, m * xa.shape()[1], req.on_kernels())
-        .into_iter()
-        .flat_map(|r| {
-            (r.start..r.end)
-                .step_by(by_memory)
-                .map(move |r0| r0..(r0 + by_memory).min(r.end))
-        })
-        .collect();
     let threads = req.threads()?;
+    let blocks = RowBlocks::new(
+        n,
+        m * xa.shape()[1],
+        req.on_kernels(),
+        &threads,
+        memory / row_bytes,
+    );
     let mut writer = NpyWriter::create(&path, dtype, &[n, m]).or_py()?;
-    let rows = blocks.iter().map(|r| r.len()).max().unwrap_or(0);
     // SAFETY: each block's rows are written by cdist_into before they are read.
-    let mut buf = unsafe { uninit(&[rows, m], dtype) }?;
+    let mut buf = unsafe { uninit(&[blocks.max_rows().min(n), m], dtype) }?;
     py.detach(|| -> PyResult<()> {
-        for r in &blocks {
+        blocks.run(|r| {
             let a = xa.slice(s![r.start as isize..r.end as isize, ..]).or_py()?;
             let part = s![..r.len() as isize, ..];
             let block = Block {
@@ -410,11 +405,11 @@ fn cdist_to_npy(
                 DType::F32 => block.write::<f32>(&mut buf, &mut writer)?,
                 _ => block.write::<f64>(&mut buf, &mut writer)?,
             }
-            check_signals()?;
             if progress {
                 eprint!("\rcdist_to_npy: {:3}%", 100 * r.end / n.max(1));
             }
-        }
+            Ok(())
+        })?;
         if progress {
             eprintln!();
         }
