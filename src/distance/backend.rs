@@ -91,7 +91,7 @@ impl Cuda {
         #[cfg(feature = "cuda")]
         {
             let opts = job.opts.clone().out_dtype(O::DTYPE);
-            super::cuda::cdist(&job.xa, job.xb(), &job.metric, &opts)
+            super::cuda::cdist((&job.xa, job.xb()), &job.metric, &job.plan, &opts)
         }
         #[cfg(not(feature = "cuda"))]
         {
@@ -105,7 +105,7 @@ impl Cuda {
     pub fn knn(&self, job: &Job<'_>, k: usize) -> Result<(Vec<i64>, Vec<f64>)> {
         #[cfg(feature = "cuda")]
         {
-            super::cuda::knn(&job.xa, job.xb(), k, &job.metric, job.opts)
+            super::cuda::knn((&job.xa, job.xb()), k, (&job.metric, &job.plan), job.opts)
         }
         #[cfg(not(feature = "cuda"))]
         {

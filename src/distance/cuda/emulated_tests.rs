@@ -437,7 +437,7 @@ fn emulated_knn<T: Element>(
     budget: usize,
 ) -> (Vec<i64>, Vec<f64>, KnnSchedule) {
     let (n, m, d) = cdist_dims(xa, xb).unwrap();
-    let (plan, root) = knn_plan(metric, d).unwrap();
+    let (plan, root) = knn_form(plan(metric, d).unwrap());
     let ((a, a_sides), (b, b_sides)) = (
         prepared_rows::<T>(xa, d, &plan).unwrap(),
         prepared_rows::<T>(xb, d, &plan).unwrap(),

@@ -19,12 +19,13 @@ use cudarc::driver::{DeviceRepr, ValidAsZeroBits};
 use super::input::{cdist_dims, compute_dtype};
 use super::metric::Metric;
 use super::options::CdistOptions;
+use super::plan::MetricPlan;
 use crate::array::NdArray;
 use crate::device::Device;
 use crate::dtype::{DType, Element};
 use crate::error::{Error, Result};
 pub use on_device::cdist_device;
-use plan::{GpuPlan, RowSide, knn_plan, plan, row_side, strategy_plan};
+use plan::{GpuPlan, RowSide, from_plan, knn_form, plan, row_side, strategy_plan};
 pub use source::{compile_kernel, compile_kernels};
 
 /// Problems below this many pair-features stay on the CPU under `Backend::Auto`: the
@@ -78,16 +79,16 @@ fn as_i32(v: usize, what: &str) -> Result<i32> {
         .map_err(|_| Error::Cuda(format!("{what} = {v} exceeds the kernels' i32 range")))
 }
 
-/// cdist of host arrays on the GPU; `metric`'s data-derived defaults must be filled in. The
-/// result is a host array of the options' output dtype.
+/// cdist of host arrays on the GPU by the job's `planned` kernel (`metric`'s data-derived
+/// defaults filled in). The result is a host array of the options' output dtype.
 pub(crate) fn cdist(
-    xa: &NdArray,
-    xb: &NdArray,
+    (xa, xb): (&NdArray, &NdArray),
     metric: &Metric,
+    planned: &MetricPlan,
     opts: &CdistOptions,
 ) -> Result<NdArray> {
     let (n, m, d) = cdist_dims(xa, xb)?;
-    let plan = strategy_plan(plan(metric, d)?, metric, opts.strategy)?;
+    let plan = strategy_plan(from_plan(metric, planned)?, metric, opts.strategy)?;
     let device = default_device()?;
     let t = kernel_dtype(compute_dtype(xa, Some(xb), opts.accumulate_f64), &plan, d);
     let budget = device_budget(&device, opts)?;
@@ -120,14 +121,13 @@ pub(crate) fn cdist(
 /// `metric`'s data-derived defaults must be filled in; `k` is checked by the caller. The
 /// tiled kernels are exact, so the options' strategy does not change the result.
 pub(crate) fn knn(
-    xa: &NdArray,
-    xb: &NdArray,
+    (xa, xb): (&NdArray, &NdArray),
     k: usize,
-    metric: &Metric,
+    (metric, planned): (&Metric, &MetricPlan),
     opts: &CdistOptions,
 ) -> Result<(Vec<i64>, Vec<f64>)> {
     let (n, m, d) = cdist_dims(xa, xb)?;
-    let (plan, root) = knn_plan(metric, d)?;
+    let (plan, root) = knn_form(from_plan(metric, planned)?);
     let device = default_device()?;
     let budget = device_budget(&device, opts)?;
     let (x, dims) = ((xa, xb), (n, m, d));

@@ -191,16 +191,27 @@ pub(super) fn unsupported(metric: &Metric) -> Error {
 /// The kernel for a metric whose data-derived defaults are already filled in: the metric's
 /// plan (`distance::plan`, shared with the CPU) mapped onto the kernels' codes.
 pub(super) fn plan(metric: &Metric, d: usize) -> Result<GpuPlan> {
-    let Ok(MetricPlan::Tiled {
+    match neutral_plan(metric, d) {
+        Ok(planned) => from_plan(metric, &planned),
+        // No defaults yet: no kernel.
+        Err(_) => Err(unsupported(metric)),
+    }
+}
+
+/// A job's plan (computed once for the job, Cholesky factor included) mapped onto the
+/// kernels' codes; `metric` names it in errors.
+pub(super) fn from_plan(metric: &Metric, planned: &MetricPlan) -> Result<GpuPlan> {
+    let MetricPlan::Tiled {
         prep,
         inner,
         finish,
-    }) = neutral_plan(metric, d)
+    } = planned
     else {
-        // No defaults yet, or SciPy's exact pair-by-pair arithmetic (a zero variance, a VI
-        // without a Cholesky factor): no kernel.
+        // SciPy's exact pair-by-pair arithmetic (a zero variance, a VI without a Cholesky
+        // factor): no kernel.
         return Err(unsupported(metric));
     };
+    let (prep, inner, finish) = (prep.clone(), inner.clone(), finish.clone());
     let mut p = 1.0;
     let (op, prep) = match inner {
         Inner::SqEuclidean => (GpuOp::SqEuclidean, prep),
@@ -331,12 +342,11 @@ pub(super) fn prepared_rows<T: Element>(
     Ok((prepared, side))
 }
 
-/// The fused kNN kernel's plan for a metric whose data-derived defaults are filled in, and
-/// whether the host takes the square root of the survivors: euclidean ranks by squared
-/// distances, as the CPU back end does, so that both see the same ties.
-pub(super) fn knn_plan(metric: &Metric, d: usize) -> Result<(GpuPlan, bool)> {
-    let p = plan(metric, d)?;
-    Ok(if p.op == GpuOp::SqEuclidean && p.post == Epilogue::Sqrt {
+/// The fused kNN kernel's form of the plan `p`, and whether the host takes the square root
+/// of the survivors: euclidean ranks by squared distances, as the CPU back end does, so that
+/// both see the same ties.
+pub(super) fn knn_form(p: GpuPlan) -> (GpuPlan, bool) {
+    if p.op == GpuOp::SqEuclidean && p.post == Epilogue::Sqrt {
         (
             GpuPlan {
                 post: Epilogue::Identity,
@@ -346,7 +356,7 @@ pub(super) fn knn_plan(metric: &Metric, d: usize) -> Result<(GpuPlan, bool)> {
         )
     } else {
         (p, false)
-    })
+    }
 }
 
 #[cfg(test)]
