@@ -1,13 +1,14 @@
 //! Elementwise ops and reductions, ndstride beside ndarray 0.17 in one run (4096×4096 f64,
-//! fresh outputs as a user's `let c = &a + &b` allocates them; 64×64 for per-call overhead).
-//! GB/s counts bytes read + written. Run: `cargo bench --bench ufunc`.
+//! fresh outputs as a user's `let c = &a + &b` allocates them; 64×64, 8×8, 2×2 and 1×1 for the
+//! fixed cost per call, with `zeros` and `from_vec` there too). GB/s counts bytes read +
+//! written. Run: `cargo bench --bench ufunc` (the small sizes alone: `-- 'ufunc_f64_(64|8|2|1)/'`).
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use ndarray::Axis;
 use ndstride::{DType, NdArray, Order};
 
 fn bench(c: &mut Criterion) {
-    for n in [4096usize, 64] {
+    for n in [4096usize, 64, 8, 2, 1] {
         let mut g = c.benchmark_group(format!("ufunc_f64_{n}"));
         g.sample_size(if n > 1000 { 20 } else { 100 });
         let a = NdArray::uniform(&[n, n], -1.0, 1.0, 1, DType::F64).unwrap();
@@ -65,6 +66,34 @@ fn bench(c: &mut Criterion) {
             &mut || drop(std::hint::black_box(a.sum_axis(1).unwrap())),
             &mut || drop(std::hint::black_box(x.sum_axis(Axis(1)))),
         );
+        if n <= 64 {
+            case(
+                "zeros",
+                bytes,
+                &mut || {
+                    drop(std::hint::black_box(
+                        NdArray::zeros(&[n, n], DType::F64).unwrap(),
+                    ))
+                },
+                &mut || drop(std::hint::black_box(ndarray::Array2::<f64>::zeros((n, n)))),
+            );
+            // Both adopt a Vec (cloned each time, the same cost on both sides).
+            let v = a.to_vec::<f64>().unwrap();
+            case(
+                "from_vec",
+                bytes,
+                &mut || {
+                    let v = std::hint::black_box(v.clone());
+                    drop(std::hint::black_box(NdArray::from_vec(v, &[n, n]).unwrap()))
+                },
+                &mut || {
+                    let v = std::hint::black_box(v.clone());
+                    drop(std::hint::black_box(
+                        ndarray::Array2::from_shape_vec((n, n), v).unwrap(),
+                    ))
+                },
+            );
+        }
         g.finish();
     }
 }

@@ -72,7 +72,8 @@ impl NdArray {
         // Vec moves into the buffer as its owner, lives as long as the buffer, and nothing but
         // the buffer's handles can reach it from here on; `as_mut_ptr` permits writes.
         let buffer = unsafe { Buffer::from_foreign(ptr, len, data, true) }?;
-        NdArray::from_buffer(buffer, layout, T::DTYPE)
+        // Packed, writable and exactly the buffer's size: nothing for `from_buffer` to check.
+        Ok(NdArray::from_packed_buffer(buffer, layout, T::DTYPE))
     }
 
     /// Copies `data` into a new C-ordered array of `shape`.

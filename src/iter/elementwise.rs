@@ -77,18 +77,36 @@ pub unsafe fn run<const N: usize, K: Kernel<N>>(
     if shape.contains(&0) {
         return;
     }
-    // One axis and little work: nothing to plan, one run (keeps small calls cheap).
-    if shape.len() == 1 && shape[0].saturating_mul(bytes_per_element) < PARALLEL_BYTES {
-        // SAFETY: forwarded from the caller; the single axis is the run.
+    // Little work over operands that each walk their elements in one stride (packed arrays of
+    // the same order, the usual small call): nothing to plan, one run. Planning (sorting and
+    // merging axes, moving the plan around) was most of a 2×2 call's time (perf).
+    let size: usize = shape.iter().product();
+    if size.saturating_mul(bytes_per_element) < PARALLEL_BYTES
+        && let Some(out_step) = single_stride(shape, out_strides)
+        && let Some(in_steps) = ins
+            .iter()
+            .try_fold(([0isize; N], 0), |(mut steps, k), (_, st)| {
+                steps[k] = single_stride(shape, st)?;
+                Some((steps, k + 1))
+            })
+    {
+        // SAFETY: forwarded from the caller: element i of the run is the i-th index of
+        // `shape` in C order, at `i * step` from element zero for every operand.
         unsafe {
             kernel.run(
                 out,
-                out_strides[0],
+                out_step,
                 std::array::from_fn(|k| ins[k].0),
-                std::array::from_fn(|k| ins[k].1[0]),
-                shape[0],
+                in_steps.0,
+                size,
             )
         };
+        return;
+    }
+    // SAFETY: forwarded from the caller.
+    if size.saturating_mul(bytes_per_element) < PARALLEL_BYTES
+        && unsafe { run_two_axes(shape, out, out_strides, &ins, kernel) }
+    {
         return;
     }
     let mut all: smallvec::SmallVec<[&[isize]; 4]> = smallvec::SmallVec::with_capacity(N + 1);
@@ -126,6 +144,76 @@ pub unsafe fn run<const N: usize, K: Kernel<N>>(
         // SAFETY: forwarded from the caller.
         unsafe { run_planned(&plan, out, in_ptrs, kernel) };
     }
+}
+
+/// Runs `kernel` over a shape of two axes longer than one, without planning: the axis along
+/// which the output steps least is the inner one, as [`plan_axes`] would order them. Returns
+/// false, having done nothing, for other shapes and where an input is transposed so that
+/// [`run_planned`] would walk it in tiles. Planning was two fifths of a 2×2 transposed copy
+/// (perf).
+///
+/// # Safety
+/// As [`run`].
+unsafe fn run_two_axes<const N: usize, K: Kernel<N>>(
+    shape: &[usize],
+    out: *mut u8,
+    out_strides: &[isize],
+    ins: &[(*const u8, &[isize]); N],
+    kernel: &K,
+) -> bool {
+    let mut axes = (0..shape.len()).filter(|&a| shape[a] != 1);
+    let (Some(a0), Some(a1), None) = (axes.next(), axes.next(), axes.next()) else {
+        return false;
+    };
+    // Ties keep the original order (a1 inner), as the stable sort in `plan_axes` does.
+    let (outer, inner) = if out_strides[a0].unsigned_abs() < out_strides[a1].unsigned_abs() {
+        (a1, a0)
+    } else {
+        (a0, a1)
+    };
+    let tiled = ins
+        .iter()
+        .any(|(_, st)| st[inner].unsigned_abs() > 64 && st[outer].unsigned_abs() <= 64);
+    if tiled {
+        return false;
+    }
+    let in_steps: [isize; N] = std::array::from_fn(|k| ins[k].1[inner]);
+    for r in 0..shape[outer] as isize {
+        // SAFETY: row r of the outer axis is in bounds for every operand (the caller's
+        // promise for every index of `shape`), and the run covers the inner axis.
+        unsafe {
+            kernel.run(
+                out.offset(r * out_strides[outer]),
+                out_strides[inner],
+                std::array::from_fn(|k| ins[k].0.offset(r * ins[k].1[outer])),
+                in_steps,
+                shape[inner],
+            )
+        };
+    }
+    true
+}
+
+/// The one stride that walks every element of `shape` in C order with these strides, if there
+/// is one: each axis (length-1 axes aside) steps exactly over the next inner one. `Some(0)` for
+/// a single element.
+#[inline]
+fn single_stride(shape: &[usize], strides: &[isize]) -> Option<isize> {
+    // (length, stride) of the axis last looked at, and the innermost axis' stride.
+    let mut next: Option<(usize, isize)> = None;
+    let mut innermost = 0;
+    for (&d, &s) in shape.iter().zip(strides).rev() {
+        if d == 1 {
+            continue;
+        }
+        match next {
+            Some((n, step)) if (step as i128) * (n as i128) != s as i128 => return None,
+            Some(_) => {}
+            None => innermost = s,
+        }
+        next = Some((d, s));
+    }
+    Some(innermost)
 }
 
 /// # Safety

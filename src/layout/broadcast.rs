@@ -15,7 +15,7 @@ pub fn broadcast_dims(shapes: &[&[usize]]) -> Result<Dims> {
     if let Some((first, rest)) = shapes.split_first()
         && rest.iter().all(|s| same_shape(s, first))
     {
-        return Ok(Dims::from_slice(first));
+        return Ok(super::inline_copy(first));
     }
     let ndim = shapes.iter().map(|s| s.len()).max().unwrap_or(0);
     let mut out: Dims = smallvec::smallvec![1usize; ndim];
@@ -62,7 +62,7 @@ impl Layout {
     /// The layout read as `target` shape (stride 0 on stretched axes).
     pub fn broadcast_to(&self, target: &[usize]) -> Result<Layout> {
         Ok(Layout {
-            shape: Dims::from_slice(target),
+            shape: super::inline_copy(target),
             strides: broadcast_strides(&self.shape, &self.strides, target)?,
             offset: self.offset,
         })

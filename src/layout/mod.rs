@@ -16,10 +16,10 @@ mod transform;
 
 pub use broadcast::{broadcast_dims, broadcast_shapes, broadcast_strides};
 pub use overlap::{Overlap, solve_overlap};
-pub(crate) use shape::same_shape;
 pub use shape::{
     Dims, Strides, c_strides, checked_nbytes, checked_size, f_strides, normalize_axis,
 };
+pub(crate) use shape::{inline_copy, packed_strides, same_shape};
 pub use slice::{Ellipsis, IntoSliceItem, NewAxis, SliceInfo, SliceItem};
 pub use slice_parse::parse_slice_str;
 
@@ -51,10 +51,11 @@ pub struct Layout {
 // By hand: SmallVec's derived `Clone` copies element by element through `extend`, which
 // was a tenth of a small ufunc call (perf); `from_slice` is one memcpy for `Copy` items.
 impl Clone for Layout {
+    #[inline]
     fn clone(&self) -> Layout {
         Layout {
-            shape: Dims::from_slice(&self.shape),
-            strides: Strides::from_slice(&self.strides),
+            shape: inline_copy(&self.shape),
+            strides: inline_copy(&self.strides),
             offset: self.offset,
         }
     }
@@ -111,15 +112,13 @@ pub(crate) fn layout_at_zero(shape: &[usize], strides: &[isize]) -> Layout {
 
 impl Layout {
     /// A contiguous layout of `shape` at offset 0.
+    #[inline]
     pub fn contiguous(shape: &[usize], itemsize: usize, order: Order) -> Result<Layout> {
         check_ndim(shape.len())?;
-        let strides = match order {
-            Order::C => c_strides(shape, itemsize)?,
-            Order::F => f_strides(shape, itemsize)?,
-        };
+        checked_nbytes(shape, itemsize)?;
         Ok(Layout {
-            shape: Dims::from_slice(shape),
-            strides,
+            shape: inline_copy(shape),
+            strides: packed_strides(shape, itemsize, order),
             offset: 0,
         })
     }
@@ -223,13 +222,19 @@ impl Layout {
 }
 
 /// NumPy's limit on the number of axes, with NumPy's message.
+#[inline]
 fn check_ndim(ndim: usize) -> Result<()> {
     if ndim > MAX_NDIM {
-        return Err(Error::invalid(format!(
-            "maximum supported dimension for an ndarray is currently {MAX_NDIM}, found {ndim}"
-        )));
+        return Err(too_many_axes(ndim));
     }
     Ok(())
+}
+
+#[cold]
+fn too_many_axes(ndim: usize) -> Error {
+    Error::invalid(format!(
+        "maximum supported dimension for an ndarray is currently {MAX_NDIM}, found {ndim}"
+    ))
 }
 
 /// `offset + delta`, or an error if the result would leave `0..=isize::MAX`.
