@@ -142,36 +142,44 @@ def cdist_bench():
     return rows
 
 
-def knn_bench():
-    """kNN, 100000 x 64 float32 against itself, k = 10."""
+def knn_bench(rounds=5):
+    """kNN, 100000 x 64 float32 against itself, k = 10: each round times the one-process
+    search and then the cluster's, back to back, so that the pair sees the same machine (this
+    VM's speed drifts by 20-30% over minutes); the ratio is the median of the rounds'."""
     import ndstride
     import ndstride.dask as nd
 
     X = np.random.default_rng(1).random((100000, 64), dtype=np.float32)
     rows = []
-    want = {}
-    for strategy in ("simd", "matmul"):
-        t, (d, i) = timed(lambda: ndstride.knn(X, X, 10, strategy=strategy), 3)
-        want[strategy] = (d, i)
-        rows.append((f"ndstride.knn, one process, 2 threads, strategy='{strategy}'", t, 3))
-        print(f"  single {strategy}: {t:.3f} s", file=sys.stderr, flush=True)
     c, client = cluster(2)
     try:
         for strategy in ("simd", "matmul"):
             a, b = persisted_search_inputs(X, strategy=strategy)
 
+            def single(strategy=strategy):
+                return ndstride.knn(X, X, 10, strategy=strategy)
+
             def ours(strategy=strategy):
                 d, i = nd.knn(a, b, 10, strategy=strategy)
                 return client.compute([d, i], sync=True)
+            want = single()
             ours()
-            t, (d, i) = timed(ours, 3)
-            same = np.array_equal(i, want[strategy][1]) and np.array_equal(
-                d, want[strategy][0])
+            singles, clusters = [], []
+            for _ in range(rounds):
+                t, _ = timed(single, 1)
+                singles.append(t)
+                t, (d, i) = timed(ours, 1)
+                clusters.append(t)
+                print(f"  {strategy}: one process {singles[-1]:.3f} s, cluster {t:.3f} s, "
+                      f"ratio {singles[-1] / t:.2f}", file=sys.stderr, flush=True)
+            same = np.array_equal(i, want[1]) and np.array_equal(d, want[0])
+            ratio = statistics.median(s / t for s, t in zip(singles, clusters))
+            rows.append((f"ndstride.knn, one process, 2 threads, strategy='{strategy}'",
+                         statistics.median(singles), rounds))
             rows.append((f"ndstride.dask.knn, LocalCluster 2 x 1, strategy='{strategy}', "
                          f"{len(a.chunks[0]) * len(b.chunks[0])} block tasks "
-                         f"(bit-identical: {same})", t, 3))
-            print(f"  cluster {strategy}: {t:.3f} s, identical {same}", file=sys.stderr,
-                  flush=True)
+                         f"(bit-identical: {same}; one process / cluster, median of the "
+                         f"rounds: {ratio:.2f}x)", statistics.median(clusters), rounds))
     finally:
         client.close()
         c.close()
