@@ -121,8 +121,8 @@ impl NdArray {
 
     /// [`derive`](Self::derive) for a permutation of this array's axes, which reaches exactly
     /// the same bytes: it stays in bounds, and overlaps itself exactly when this array does
-    /// (a writeable array never does), so neither check runs (they were a fifth of a small
-    /// `a.t()`).
+    /// (a writeable array never does), so neither check runs (release builds; debug builds
+    /// assert both).
     pub(crate) fn derive_infallible(&self, layout: Layout) -> NdArray {
         debug_assert!(
             layout

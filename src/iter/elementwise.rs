@@ -3,7 +3,9 @@
 //! Given an output and `N` inputs over one (already broadcast) shape, it plans the axes
 //! (`plan_axes`: length-1 axes dropped, ordered by the output's strides, contiguous axes
 //! merged), then calls an inner-loop kernel on runs of elements with per-operand byte strides:
-//! - usually one run per position of the outer axes, along the innermost axis;
+//! - little work over operands that each walk their elements in one stride is one run, and
+//!   over two axes one run per row, without planning;
+//! - otherwise usually one run per position of the outer axes, along the innermost axis;
 //! - when an input is transposed relative to the output (its step along the inner axis jumps
 //!   through memory while another axis is small), the two axes are walked in cache-sized tiles
 //!   so every source cache line is used fully while it is in L1 (8-byte inputs re-ordered
@@ -79,7 +81,8 @@ pub unsafe fn run<const N: usize, K: Kernel<N>>(
     }
     // Little work over operands that each walk their elements in one stride (packed arrays of
     // the same order, the usual small call): nothing to plan, one run. Planning (sorting and
-    // merging axes, moving the plan around) was most of a 2×2 call's time (perf).
+    // merging axes, moving the plan around) costs more than a tiny call's arithmetic
+    // (BENCHMARKS.md, "1×1 to 64×64").
     let size: usize = shape.iter().product();
     if size.saturating_mul(bytes_per_element) < PARALLEL_BYTES
         && let Some(out_step) = single_stride(shape, out_strides)
@@ -149,8 +152,7 @@ pub unsafe fn run<const N: usize, K: Kernel<N>>(
 /// Runs `kernel` over a shape of two axes longer than one, without planning: the axis along
 /// which the output steps least is the inner one, as [`plan_axes`] would order them. Returns
 /// false, having done nothing, for other shapes and where an input is transposed so that
-/// [`run_planned`] would walk it in tiles. Planning was two fifths of a 2×2 transposed copy
-/// (perf).
+/// [`run_planned`] would walk it in tiles: small transposed copies and ufuncs need no plan.
 ///
 /// # Safety
 /// As [`run`].
