@@ -84,7 +84,8 @@ pub unsafe fn run<const N: usize, K: Kernel<N>>(
     // merging axes, moving the plan around) costs more than a tiny call's arithmetic
     // (BENCHMARKS.md, "1×1 to 64×64").
     let size: usize = shape.iter().product();
-    if size.saturating_mul(bytes_per_element) < PARALLEL_BYTES
+    let small = size.saturating_mul(bytes_per_element) < PARALLEL_BYTES;
+    if small
         && let Some(out_step) = single_stride(shape, out_strides)
         && let Some(in_steps) = ins
             .iter()
@@ -107,9 +108,7 @@ pub unsafe fn run<const N: usize, K: Kernel<N>>(
         return;
     }
     // SAFETY: forwarded from the caller.
-    if size.saturating_mul(bytes_per_element) < PARALLEL_BYTES
-        && unsafe { run_two_axes(shape, out, out_strides, &ins, kernel) }
-    {
+    if small && unsafe { run_two_axes(shape, out, out_strides, &ins, kernel) } {
         return;
     }
     let mut all: smallvec::SmallVec<[&[isize]; 4]> = smallvec::SmallVec::with_capacity(N + 1);

@@ -58,8 +58,8 @@ fn too_many_bytes(shape: &[usize], itemsize: usize) -> Error {
 }
 
 /// `items` in an inline vector without a `memcpy` call: `SmallVec::from_slice` copies a
-/// run-time length through libc's `memmove`, which is most of the cost of copying the
-/// three or four numbers of a small array's shape (perf on tiny ufunc calls).
+/// run-time length through libc's `memmove`, whose call costs more than moving the three or
+/// four numbers of a small array's shape.
 #[inline]
 pub(crate) fn inline_copy<T: Copy + Default>(items: &[T]) -> SmallVec<[T; 4]> {
     let n = items.len();
