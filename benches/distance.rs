@@ -110,6 +110,27 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+    // Minkowski's other exponents: an even power-sum kernel (p = 4, 8), the vectorised power
+    // (p = 3.5, 12), and weights (rows scaled by w^(1/p)).
+    let w: Vec<f64> = (0..d).map(|k| 0.5 + (k % 3) as f64).collect();
+    for (label, metric) in [
+        ("minkowski_p4", Metric::minkowski(4.0)),
+        ("minkowski_p8", Metric::minkowski(8.0)),
+        ("minkowski_p3.5", Metric::minkowski(3.5)),
+        ("minkowski_p12", Metric::minkowski(12.0)),
+        (
+            "minkowski_p3_weighted",
+            Metric::weighted_minkowski(3.0, w.clone()),
+        ),
+    ] {
+        g.bench_function(label, |bch| {
+            bch.iter(|| {
+                drop(std::hint::black_box(
+                    cdist_with(&x, &y, &metric, &CdistOptions::new()).unwrap(),
+                ))
+            })
+        });
+    }
     // Bray–Curtis on its usual data, nonnegative (|x|): cityblock over the rows' sums.
     g.bench_function("braycurtis_nonnegative", |bch| {
         bch.iter(|| {

@@ -143,7 +143,7 @@ fn metrics(d: usize) -> Vec<Metric> {
     .iter()
     .map(|s| s.parse().unwrap())
     .collect();
-    for p in [1.0, 1.5, 2.0, 3.0, f64::INFINITY] {
+    for p in [1.0, 1.5, 2.0, 3.0, 4.0, 7.0, 9.0, f64::INFINITY] {
         v.push(Metric::minkowski(p));
         v.push(Metric::weighted_minkowski(
             p,
@@ -285,6 +285,58 @@ proptest! {
                     check(&metric, &cond, want, k, tol)?;
                     k += 1;
                 }
+            }
+        }
+    }
+
+    /// Minkowski at every exponent with a power-sum kernel (3 to 8), at integers past them
+    /// and at fractional ones (the vectorised power), weighted or not, over values spread
+    /// across twelve decades with zeros and equal components; float32 input large enough
+    /// that `|t|^p` leaves float32's range (the sums are float64, as SciPy's).
+    #[test]
+    fn minkowski_every_exponent_matches_the_reference(
+        n in dim(), m in dim(), d in prop_oneof![1usize..40, Just(64), Just(700)],
+        p in prop::sample::select(vec![3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 12.0, 1.25, 2.5, 3.5, 6.75]),
+        vals in prop::collection::vec((0u32..1000, -6i32..6, 0u8..8), 49 * 70 * 2),
+        weighted in any::<bool>(), fortran in any::<bool>(), f32_in in any::<bool>(),
+    ) {
+        let (n, m) = if d > 64 { (n.min(9), m.min(9)) } else { (n, m) };
+        let data: Vec<f64> = vals.iter().cycle().take((n + m) * d).map(|&(mant, exp, kind)| {
+            match kind {
+                0 => 0.0,
+                1 => 1.0,
+                2 | 3 => -(mant as f64 + 0.5) * 10f64.powi(exp),
+                _ => (mant as f64 + 0.5) * 10f64.powi(exp),
+            }
+        }).collect();
+        let dtype = if f32_in { DType::F32 } else { DType::F64 };
+        let make = |rows: usize, from: usize| {
+            let a = NdArray::from_vec(data[from..from + rows * d].to_vec(), &[rows, d])
+                .unwrap().astype(dtype).unwrap();
+            if fortran { a.t().copy().unwrap().t() } else { a }
+        };
+        let (xa, xb) = (make(n, 0), make(m, n * d));
+        let (ra, rb) = (xa.to_vec_f64().unwrap(), xb.to_vec_f64().unwrap());
+        let metric = if weighted {
+            Metric::weighted_minkowski(p, (0..d).map(|k| [0.0, 0.5, 1.0, 3.0][k % 4]).collect())
+        } else {
+            Metric::minkowski(p)
+        };
+        let tol = 1e-13 * (d as f64 + 2.0);
+        let got = cdist_with(&xa, &xb, &metric, &CdistOptions::new()).unwrap().to_vec_f64().unwrap();
+        for i in 0..n {
+            for j in 0..m {
+                let want = naive(&metric, &ra[i * d..][..d], &rb[j * d..][..d]);
+                check(&metric, &got, want, i * m + j, tol)?;
+            }
+        }
+        let cond = pdist_with(&xa, &metric, &CdistOptions::new()).unwrap().to_vec_f64().unwrap();
+        let mut k = 0;
+        for i in 0..n {
+            for j in i + 1..n {
+                let want = naive(&metric, &ra[i * d..][..d], &ra[j * d..][..d]);
+                check(&metric, &cond, want, k, tol)?;
+                k += 1;
             }
         }
     }

@@ -6,7 +6,8 @@
 //! nonzero as true, as in SciPy) and any strides: float inputs are read in place, the kernels
 //! pack what they need. Metrics on the register-blocked kernels (and the other two strategies)
 //! compute float32 inputs in float32 unless [`CdistOptions::accumulate_f64`] is set; the
-//! pair-loop metrics (canberra, jensenshannon, general minkowski, hamming on numbers) copy
+//! pair-loop metrics (canberra, jensenshannon, hamming on numbers) and minkowski with p other
+//! than 1, 2 and ∞ (a power-sum kernel for integer p from 3 to 8, a pair loop otherwise) copy
 //! their inputs to float64 rows and compute in float64. The output is float64 unless
 //! [`CdistOptions::out_dtype`] says float32.
 //!

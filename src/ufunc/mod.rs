@@ -10,7 +10,7 @@
 
 mod accumulate;
 mod binary;
-mod exp;
+pub(crate) mod exp;
 mod kernels;
 mod map;
 mod ops;

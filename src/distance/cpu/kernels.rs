@@ -10,6 +10,7 @@
 //! | chebyshev   | `acc = max(abs(b − a), acc)` | 0 |
 //! | dot         | `acc = fma(a, b, acc)`     | 0 |
 //! | braycurtis  | `num += abs(b − a); den += abs(b + a)` | 0, 0 |
+//! | power p = 3…8 | `acc = fma(x, y, acc)`, `x·y = \|b − a\|^p` by 1 to 3 products | 0 |
 //!
 //! Nothing cancels, so the results are as exact as SciPy's pair loops (only the summation
 //! order differs). `max(t, acc)` keeps `acc` when `t` is NaN, which is SciPy's chebyshev
@@ -41,12 +42,26 @@ pub(crate) enum KernelOp {
     Dot,
     /// `Σ|b − a|` and `Σ|b + a|` in one pass.
     BrayCurtis,
+    /// `Σ|b − a|^p` for an integer `p` in [`POWERS`] (minkowski before its root).
+    PowerSum(u8),
 }
+
+/// The exponents with a [`KernelOp::PowerSum`] kernel: each is a fixed chain of products
+/// (minkowski's other exponents take `exp(p·ln|t|)` in a pair loop).
+pub(crate) const POWERS: std::ops::RangeInclusive<u8> = 3..=8;
 
 impl KernelOp {
     /// How many sums the kernel keeps per pair (the tiles it writes).
     pub fn sums(self) -> usize {
         if self == KernelOp::BrayCurtis { 2 } else { 1 }
+    }
+
+    /// The power-sum kernel for minkowski's `p`, where there is one.
+    pub fn power_sum(p: f64) -> Option<KernelOp> {
+        POWERS
+            .clone()
+            .find(|&k| f64::from(k) == p)
+            .map(KernelOp::PowerSum)
     }
 }
 
@@ -72,8 +87,8 @@ pub(crate) trait DistFloat:
     fn dist_kernel(op: KernelOp) -> DistKernel<Self>;
 }
 
-/// One kernel per op, in [`KernelOp`] order.
-type KernelSet<T> = [DistKernel<T>; 5];
+/// One kernel per op, in [`index`] order.
+type KernelSet<T> = [DistKernel<T>; 11];
 
 fn index(op: KernelOp) -> usize {
     match op {
@@ -82,21 +97,30 @@ fn index(op: KernelOp) -> usize {
         KernelOp::Chebyshev => 2,
         KernelOp::Dot => 3,
         KernelOp::BrayCurtis => 4,
+        KernelOp::PowerSum(p) => {
+            assert!(POWERS.contains(&p), "no power-sum kernel for p = {p}");
+            5 + usize::from(p - POWERS.start())
+        }
     }
 }
 
-/// `DistFloat` for `$t`: the kernel set of the running CPU's level: the single-sum kernels
-/// with their tile, then Bray–Curtis' with its own (half as many rows).
+/// `DistFloat` for `$t`: the kernel set (a module of [`x86_set`]/[`wide_set`]) of the running
+/// CPU's level, with its tile; Bray–Curtis' has half as many rows.
 macro_rules! dist_float {
-    ($t:ty: $($(#[$cfg:meta])? $level:pat => $m:ident $isa:literal ($mr:expr, $nr:expr)
-        [$($k:ident),*] + $bc:ident;)*) => {
+    ($t:ty: $($(#[$cfg:meta])? $level:pat => $($m:ident)::+ $isa:literal ($mr:expr, $nr:expr);)*) => {
         impl DistFloat for $t {
             fn dist_kernel(op: KernelOp) -> DistKernel<$t> {
                 static SET: OnceLock<KernelSet<$t>> = OnceLock::new();
                 SET.get_or_init(|| match simd_level() {
                     $($(#[$cfg])* $level => {
+                        use $($m)::+ as k;
                         let kernel = |mr, run| DistKernel { mr, nr: $nr, run, isa: $isa };
-                        [$(kernel($mr, $m::$k),)* kernel($mr / 2, $m::$bc)]
+                        [
+                            kernel($mr, k::sq), kernel($mr, k::cb), kernel($mr, k::ch),
+                            kernel($mr, k::dot), kernel($mr / 2, k::bc), kernel($mr, k::pow3),
+                            kernel($mr, k::pow4), kernel($mr, k::pow5), kernel($mr, k::pow6),
+                            kernel($mr, k::pow7), kernel($mr, k::pow8),
+                        ]
                     })*
                 })[index(op)]
             }
@@ -106,21 +130,17 @@ macro_rules! dist_float {
 
 dist_float!(f64:
     #[cfg(target_arch = "x86_64")]
-    SimdLevel::Avx512 => x86 "avx512" (8, 24)
-        [sq_f64_avx512, cb_f64_avx512, ch_f64_avx512, dot_f64_avx512] + bc_f64_avx512;
+    SimdLevel::Avx512 => x86::f64_avx512 "avx512" (8, 24);
     #[cfg(target_arch = "x86_64")]
-    SimdLevel::Avx2 => x86 "avx2" (6, 8)
-        [sq_f64_avx2, cb_f64_avx2, ch_f64_avx2, dot_f64_avx2] + bc_f64_avx2;
-    _ => portable "portable" (4, 8) [sq_f64, cb_f64, ch_f64, dot_f64] + bc_f64;
+    SimdLevel::Avx2 => x86::f64_avx2 "avx2" (6, 8);
+    _ => portable::f64_wide "portable" (4, 8);
 );
 dist_float!(f32:
     #[cfg(target_arch = "x86_64")]
-    SimdLevel::Avx512 => x86 "avx512" (8, 48)
-        [sq_f32_avx512, cb_f32_avx512, ch_f32_avx512, dot_f32_avx512] + bc_f32_avx512;
+    SimdLevel::Avx512 => x86::f32_avx512 "avx512" (8, 48);
     #[cfg(target_arch = "x86_64")]
-    SimdLevel::Avx2 => x86 "avx2" (6, 16)
-        [sq_f32_avx2, cb_f32_avx2, ch_f32_avx2, dot_f32_avx2] + bc_f32_avx2;
-    _ => portable "portable" (4, 16) [sq_f32, cb_f32, ch_f32, dot_f32] + bc_f32;
+    SimdLevel::Avx2 => x86::f32_avx2 "avx2" (6, 16);
+    _ => portable::f32_wide "portable" (4, 16);
 );
 
 #[cfg(target_arch = "x86_64")]
@@ -135,7 +155,7 @@ mod x86 {
          $zero:ident, $load:ident, $store:ident, $set1:ident,
          |$acc:ident, $a:ident, $b:ident| $step:expr) => {
             #[target_feature(enable = $feat)]
-            pub(super) unsafe fn $name(d: usize, a: *const $T, b: *const $T, tile: *mut $T) {
+            pub(crate) unsafe fn $name(d: usize, a: *const $T, b: *const $T, tile: *mut $T) {
                 // SAFETY: the caller guarantees the panels' lengths and 64-byte alignment (so
                 // every load of `$lanes` lanes at a multiple of `$lanes` is aligned) and a
                 // writable, aligned tile of `$sums` parts (see `DistKernelFn`).
@@ -169,25 +189,58 @@ mod x86 {
         };
     }
 
-    /// The five kernels of one instruction set and element type: `$mr` rows × `$nv` vectors,
-    /// Bray–Curtis' two sums on half the rows.
+    /// The kernels of one instruction set and element type, as module `$module`: `$mr` rows
+    /// × `$nv` vectors, Bray–Curtis' two sums on half the rows.
     macro_rules! x86_set {
-        ($feat:literal, $T:ty, $lanes:expr, $mr:expr, $nv:expr,
-         [$sq:ident, $cb:ident, $ch:ident, $dot:ident, $bc:ident],
+        ($module:ident, $feat:literal, $T:ty, $lanes:expr, $mr:expr, $nv:expr,
          $zero:ident, $load:ident, $store:ident, $set1:ident, $sub:ident, $fma:ident,
-         $add:ident, $abs:ident, $max:ident) => {
-            x86_set!(@each $feat, $T, $lanes, $nv, $zero, $load, $store, $set1;
-                $sq, $mr, 1, |acc, a, b| {
-                    let t = $sub(b, a);
-                    [$fma(t, t, acc[0])]
-                };
-                $cb, $mr, 1, |acc, a, b| [$add(acc[0], $abs($sub(b, a)))];
-                $ch, $mr, 1, |acc, a, b| [$max($abs($sub(b, a)), acc[0])];
-                $dot, $mr, 1, |acc, a, b| [$fma(a, b, acc[0])];
-                $bc, $mr / 2, 2, |acc, a, b| {
-                    [$add(acc[0], $abs($sub(b, a))), $add(acc[1], $abs($add(b, a)))]
-                };
-            );
+         $add:ident, $mul:ident, $abs:ident, $max:ident) => {
+            pub(super) mod $module {
+                use super::*;
+                x86_set!(@each $feat, $T, $lanes, $nv, $zero, $load, $store, $set1;
+                    sq, $mr, 1, |acc, a, b| {
+                        let t = $sub(b, a);
+                        [$fma(t, t, acc[0])]
+                    };
+                    cb, $mr, 1, |acc, a, b| [$add(acc[0], $abs($sub(b, a)))];
+                    ch, $mr, 1, |acc, a, b| [$max($abs($sub(b, a)), acc[0])];
+                    dot, $mr, 1, |acc, a, b| [$fma(a, b, acc[0])];
+                    bc, $mr / 2, 2, |acc, a, b| {
+                        [$add(acc[0], $abs($sub(b, a))), $add(acc[1], $abs($add(b, a)))]
+                    };
+                    // |t|^p as x·y, the last product fused into the accumulation.
+                    pow3, $mr, 1, |acc, a, b| {
+                        let u = $abs($sub(b, a));
+                        [$fma($mul(u, u), u, acc[0])]
+                    };
+                    pow4, $mr, 1, |acc, a, b| {
+                        let t = $sub(b, a);
+                        let t2 = $mul(t, t);
+                        [$fma(t2, t2, acc[0])]
+                    };
+                    pow5, $mr, 1, |acc, a, b| {
+                        let t = $sub(b, a);
+                        let t2 = $mul(t, t);
+                        [$fma($mul(t2, t2), $abs(t), acc[0])]
+                    };
+                    pow6, $mr, 1, |acc, a, b| {
+                        let t = $sub(b, a);
+                        let t2 = $mul(t, t);
+                        [$fma($mul(t2, t2), t2, acc[0])]
+                    };
+                    pow7, $mr, 1, |acc, a, b| {
+                        let u = $abs($sub(b, a));
+                        let t2 = $mul(u, u);
+                        [$fma($mul(t2, t2), $mul(t2, u), acc[0])]
+                    };
+                    pow8, $mr, 1, |acc, a, b| {
+                        let t = $sub(b, a);
+                        let t2 = $mul(t, t);
+                        let t4 = $mul(t2, t2);
+                        [$fma(t4, t4, acc[0])]
+                    };
+                );
+            }
         };
         (@each $feat:literal, $T:ty, $lanes:expr, $nv:expr, $zero:ident, $load:ident,
          $store:ident, $set1:ident;
@@ -197,16 +250,14 @@ mod x86 {
         };
     }
     x86_set! {
-        "avx512f", f64, 8, 8, 3,
-        [sq_f64_avx512, cb_f64_avx512, ch_f64_avx512, dot_f64_avx512, bc_f64_avx512],
+        f64_avx512, "avx512f", f64, 8, 8, 3,
         _mm512_setzero_pd, _mm512_load_pd, _mm512_store_pd, _mm512_set1_pd, _mm512_sub_pd,
-        _mm512_fmadd_pd, _mm512_add_pd, _mm512_abs_pd, _mm512_max_pd
+        _mm512_fmadd_pd, _mm512_add_pd, _mm512_mul_pd, _mm512_abs_pd, _mm512_max_pd
     }
     x86_set! {
-        "avx512f", f32, 16, 8, 3,
-        [sq_f32_avx512, cb_f32_avx512, ch_f32_avx512, dot_f32_avx512, bc_f32_avx512],
+        f32_avx512, "avx512f", f32, 16, 8, 3,
         _mm512_setzero_ps, _mm512_load_ps, _mm512_store_ps, _mm512_set1_ps, _mm512_sub_ps,
-        _mm512_fmadd_ps, _mm512_add_ps, _mm512_abs_ps, _mm512_max_ps
+        _mm512_fmadd_ps, _mm512_add_ps, _mm512_mul_ps, _mm512_abs_ps, _mm512_max_ps
     }
 
     /// `|x|` on AVX2: clear the sign bit.
@@ -222,16 +273,14 @@ mod x86 {
     }
 
     x86_set! {
-        "avx2,fma", f64, 4, 6, 2,
-        [sq_f64_avx2, cb_f64_avx2, ch_f64_avx2, dot_f64_avx2, bc_f64_avx2],
+        f64_avx2, "avx2,fma", f64, 4, 6, 2,
         _mm256_setzero_pd, _mm256_load_pd, _mm256_store_pd, _mm256_set1_pd, _mm256_sub_pd,
-        _mm256_fmadd_pd, _mm256_add_pd, abs256_pd, _mm256_max_pd
+        _mm256_fmadd_pd, _mm256_add_pd, _mm256_mul_pd, abs256_pd, _mm256_max_pd
     }
     x86_set! {
-        "avx2,fma", f32, 8, 6, 2,
-        [sq_f32_avx2, cb_f32_avx2, ch_f32_avx2, dot_f32_avx2, bc_f32_avx2],
+        f32_avx2, "avx2,fma", f32, 8, 6, 2,
         _mm256_setzero_ps, _mm256_load_ps, _mm256_store_ps, _mm256_set1_ps, _mm256_sub_ps,
-        _mm256_fmadd_ps, _mm256_add_ps, abs256_ps, _mm256_max_ps
+        _mm256_fmadd_ps, _mm256_add_ps, _mm256_mul_ps, abs256_ps, _mm256_max_ps
     }
 }
 
@@ -242,7 +291,7 @@ mod portable {
     macro_rules! wide_dist_kernel {
         ($name:ident, $T:ty, $V:ty, $lanes:expr, $mr:expr, $nv:expr, $sums:expr,
          |$acc:ident, $a:ident, $b:ident| $step:expr) => {
-            pub(super) unsafe fn $name(d: usize, a: *const $T, b: *const $T, tile: *mut $T) {
+            pub(crate) unsafe fn $name(d: usize, a: *const $T, b: *const $T, tile: *mut $T) {
                 // SAFETY: as for the x86 kernels (see `DistKernelFn`); reads and writes go
                 // through unaligned array accesses, so no alignment is assumed.
                 unsafe {
@@ -279,28 +328,58 @@ mod portable {
         };
     }
 
+    /// The kernels in `wide`'s vectors `$V`, as module `$module`.
     macro_rules! wide_set {
-        ($T:ty, $V:ty, $lanes:expr, [$sq:ident, $cb:ident, $ch:ident, $dot:ident, $bc:ident]) => {
-            wide_dist_kernel!($sq, $T, $V, $lanes, 4, 2, 1, |acc, a, b| {
-                let t = b - a;
-                [t.mul_add(t, acc[0])]
-            });
-            wide_dist_kernel!($cb, $T, $V, $lanes, 4, 2, 1, |acc, a, b| [
-                acc[0] + (b - a).abs()
-            ]);
-            // `max` returns `acc` when the new term is NaN, as the x86 kernels do.
-            wide_dist_kernel!($ch, $T, $V, $lanes, 4, 2, 1, |acc, a, b| [(b - a)
-                .abs()
-                .max(acc[0])]);
-            wide_dist_kernel!($dot, $T, $V, $lanes, 4, 2, 1, |acc, a, b| [
-                a.mul_add(b, acc[0])
-            ]);
-            wide_dist_kernel!($bc, $T, $V, $lanes, 2, 2, 2, |acc, a, b| [
-                acc[0] + (b - a).abs(),
-                acc[1] + (b + a).abs()
-            ]);
+        ($module:ident, $T:ty, $V:ty, $lanes:expr) => {
+            pub(super) mod $module {
+                use super::*;
+                wide_dist_kernel!(sq, $T, $V, $lanes, 4, 2, 1, |acc, a, b| {
+                    let t = b - a;
+                    [t.mul_add(t, acc[0])]
+                });
+                wide_dist_kernel!(cb, $T, $V, $lanes, 4, 2, 1, |acc, a, b| [
+                    acc[0] + (b - a).abs()
+                ]);
+                // `max` returns `acc` when the new term is NaN, as the x86 kernels do.
+                wide_dist_kernel!(ch, $T, $V, $lanes, 4, 2, 1, |acc, a, b| [(b - a)
+                    .abs()
+                    .max(acc[0])]);
+                wide_dist_kernel!(dot, $T, $V, $lanes, 4, 2, 1, |acc, a, b| [
+                    a.mul_add(b, acc[0])
+                ]);
+                wide_dist_kernel!(bc, $T, $V, $lanes, 2, 2, 2, |acc, a, b| [
+                    acc[0] + (b - a).abs(),
+                    acc[1] + (b + a).abs()
+                ]);
+                wide_dist_kernel!(pow3, $T, $V, $lanes, 4, 2, 1, |acc, a, b| {
+                    let u = (b - a).abs();
+                    [(u * u).mul_add(u, acc[0])]
+                });
+                wide_dist_kernel!(pow4, $T, $V, $lanes, 4, 2, 1, |acc, a, b| {
+                    let t2 = (b - a) * (b - a);
+                    [t2.mul_add(t2, acc[0])]
+                });
+                wide_dist_kernel!(pow5, $T, $V, $lanes, 4, 2, 1, |acc, a, b| {
+                    let t2 = (b - a) * (b - a);
+                    [(t2 * t2).mul_add((b - a).abs(), acc[0])]
+                });
+                wide_dist_kernel!(pow6, $T, $V, $lanes, 4, 2, 1, |acc, a, b| {
+                    let t2 = (b - a) * (b - a);
+                    [(t2 * t2).mul_add(t2, acc[0])]
+                });
+                wide_dist_kernel!(pow7, $T, $V, $lanes, 4, 2, 1, |acc, a, b| {
+                    let u = (b - a).abs();
+                    let t2 = u * u;
+                    [(t2 * t2).mul_add(t2 * u, acc[0])]
+                });
+                wide_dist_kernel!(pow8, $T, $V, $lanes, 4, 2, 1, |acc, a, b| {
+                    let t2 = (b - a) * (b - a);
+                    let t4 = t2 * t2;
+                    [t4.mul_add(t4, acc[0])]
+                });
+            }
         };
     }
-    wide_set!(f64, f64x4, 4, [sq_f64, cb_f64, ch_f64, dot_f64, bc_f64]);
-    wide_set!(f32, f32x8, 8, [sq_f32, cb_f32, ch_f32, dot_f32, bc_f32]);
+    wide_set!(f64_wide, f64, f64x4, 4);
+    wide_set!(f32_wide, f32, f32x8, 8);
 }

@@ -3,6 +3,8 @@
 //! independent partial sums (a single running sum cannot vectorise: float addition is not
 //! reassociated) and a branch-free natural logarithm (`f64::ln` is a libm call per element).
 
+use crate::ufunc::exp::exp_f64;
+
 pub(crate) const LANES: usize = 8;
 
 /// `Σ f(a[k], b[k])` in `LANES` partial sums.
@@ -66,6 +68,58 @@ pub(crate) fn ln_positive(x: f64) -> f64 {
     s * (half_f2 + r) + k * LN2_LO - half_f2 + f + k * LN2_HI
 }
 
+/// `x^e` for `x ≥ 0` (or NaN) and a finite `e > 0`, as `exp(e·ln x)`, branch-free so that
+/// lanes vectorise (`powf` is a libm call per element): `0^e = 0`, `inf^e = inf`, NaN stays
+/// NaN. Within about `(2 + 2·|e·ln x|)` ulps of the exact value.
+#[inline(always)]
+pub(crate) fn pow_nonnegative(x: f64, e: f64) -> f64 {
+    let y = exp_f64(e * ln_positive(x));
+    if x > 0.0 && x < f64::INFINITY { y } else { x }
+}
+
+// The cube root of FreeBSD's `s_cbrt.c` (its coefficients as bit patterns; error below
+// 0.667 ulp): a first guess from the exponent bits divided by 3, a polynomial step to 23
+// bits, rounding to 32 bits so that the Newton step's products are exact, and one Newton
+// step to 53 bits.
+const CBRT_B1: f64 = 715_094_163.0;
+const CBRT_P: [f64; 5] = [
+    f64::from_bits(0x3ffe_03e6_0f61_e692),
+    f64::from_bits(0xbffe_28e0_92f0_2420),
+    f64::from_bits(0x3ff9_f160_4a49_d6c2),
+    f64::from_bits(0xbfe8_44cb_bee7_51d9),
+    f64::from_bits(0x3fc2_b000_d4e4_edd7),
+];
+
+/// The cube root of `x ≥ 0` (or NaN), within one ulp; branch-free so that lanes vectorise
+/// (`f64::cbrt` is a libm call per element). `0`, `inf` and NaN give themselves.
+#[inline(always)]
+pub(crate) fn cbrt_nonnegative(x: f64) -> f64 {
+    // Subnormals are scaled by 2^54 into the normal range, the root by 2^-18 back.
+    let tiny = x < f64::MIN_POSITIVE;
+    let xs = if tiny { x * TWO_54 } else { x };
+    // The high word's integer divided by 3 (exactly, through a float division: the word is
+    // below 2^31), plus FreeBSD's bias: about 5 bits of the root.
+    let high = (xs.to_bits() >> 32) as i32;
+    let third = (f64::from(high) / 3.0).floor() + CBRT_B1;
+    let mut t = f64::from_bits((third as i64 as u64) << 32);
+    let r = (t * t) * (t / xs);
+    let [p0, p1, p2, p3, p4] = CBRT_P;
+    t *= (p0 + r * (p1 + r * p2)) + ((r * r) * r) * (p3 + r * p4);
+    // Round to 32 bits away from zero, so that t·t is exact and t is slightly large.
+    t = f64::from_bits((t.to_bits() + 0x8000_0000) & 0xffff_ffff_c000_0000);
+    let s = t * t;
+    let r = xs / s;
+    let w = t + t;
+    let r = (r - t) / (w + r);
+    let root = t + t * r;
+    let root = if tiny { root * (1.0 / 262_144.0) } else { root };
+    if x > 0.0 && x < f64::INFINITY {
+        root
+    } else {
+        x
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,6 +154,64 @@ mod tests {
         }
         assert!(worst <= 1);
         assert_eq!(ln_positive(1.0), 0.0, "ln 1 is exactly 0");
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore)] // as above: the reference is libm's powf
+    fn pow_is_close_to_libm_and_keeps_zero_infinity_and_nan() {
+        let mut worst = 0.0f64;
+        for &e in &[1.0 / 3.0, 0.125, 1.5, 2.5, 3.0, 3.5, 7.0, 10.25] {
+            for k in -400..400 {
+                let x = 1.37f64.powi(k) * 0.61;
+                let (got, want) = (pow_nonnegative(x, e), x.powf(e));
+                if want.is_normal() {
+                    let bound = 2.0 + 2.0 * (e * x.ln()).abs();
+                    let err = ulps(got, want) as f64;
+                    assert!(err <= bound, "{x:e}^{e} = {got:e}, libm {want:e}");
+                    worst = worst.max(err / bound);
+                }
+            }
+            assert_eq!(pow_nonnegative(0.0, e), 0.0);
+            assert_eq!(pow_nonnegative(f64::INFINITY, e), f64::INFINITY);
+            assert!(pow_nonnegative(f64::NAN, e).is_nan());
+            assert_eq!(pow_nonnegative(1.0, e), 1.0);
+        }
+        assert!(worst > 0.0, "the sweep compared nothing");
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore)] // as above: the reference is libm's cbrt
+    fn cbrt_is_within_one_ulp_of_libm() {
+        let mut xs = vec![
+            f64::MIN_POSITIVE,
+            f64::MAX,
+            5e-324,
+            1.0,
+            8.0,
+            27.0,
+            0.125,
+            2.0,
+        ];
+        for e in -1074..1024 {
+            for frac in [1.0, 1.1, 1.3, 1.5, 1.7, 1.999_999] {
+                xs.push(frac * 2f64.powi(e));
+            }
+        }
+        for &x in xs.iter().filter(|x| x.is_finite() && **x > 0.0) {
+            let (got, want) = (cbrt_nonnegative(x), x.cbrt());
+            assert!(ulps(got, want) <= 1, "cbrt({x:e}) = {got:e}, libm {want:e}");
+        }
+        for k in 1..200 {
+            let c = (k * k * k) as f64;
+            assert_eq!(
+                cbrt_nonnegative(c),
+                k as f64,
+                "the cube root of a cube is exact"
+            );
+        }
+        assert_eq!(cbrt_nonnegative(0.0), 0.0);
+        assert_eq!(cbrt_nonnegative(f64::INFINITY), f64::INFINITY);
+        assert!(cbrt_nonnegative(f64::NAN).is_nan());
     }
 
     #[test]

@@ -4,56 +4,58 @@
 
 use rayon::prelude::*;
 
-use super::lanes::lane_sum;
+use super::lanes::{lane_sum, pow_nonnegative};
 use crate::cpu::dispatched;
-use crate::distance::output::{OutputRows, Post};
+use crate::distance::output::{OutputRows, Post, Root};
 use crate::dtype::Element;
 
 /// A distance between two equal-length float64 rows.
 pub(crate) trait PairMetric: Sync {
     fn dist(&self, a: &[f64], b: &[f64]) -> f64;
+
+    /// A last step over a row of results from [`dist`](Self::dist), where it vectorises
+    /// better there than pair by pair.
+    #[inline(always)]
+    fn finish_row(&self, _out: &mut [f64]) {}
 }
 
-/// `(Σ w·|u − v|^p)^(1/p)` for general `p`; `p = inf` is the largest `|u − v|` over the
-/// features with nonzero weight.
-pub(crate) struct Minkowski<'a> {
+/// Minkowski without a power-sum kernel (`p` not an integer from 3 to 8):
+/// `(Σ|u − v|^p)^(1/p)` with a vectorised `exp(p·ln|t|)`, the root taken over whole rows.
+/// Weights are applied to the rows beforehand (`w^(1/p)·u`).
+pub(crate) struct Minkowski {
     pub p: f64,
-    pub w: Option<&'a [f64]>,
 }
-impl PairMetric for Minkowski<'_> {
+impl PairMetric for Minkowski {
     #[inline(always)]
     fn dist(&self, a: &[f64], b: &[f64]) -> f64 {
-        let p = self.p;
-        if p.is_infinite() {
-            let mut best = 0.0f64;
-            for (k, (&x, &y)) in a.iter().zip(b).enumerate() {
-                let t = (x - y).abs();
-                let on = self.w.is_none_or(|w| w[k] > 0.0);
-                if on && t > best {
-                    best = t;
-                }
-            }
-            return best;
+        lane_sum(a, b, |x, y| pow_nonnegative((x - y).abs(), self.p))
+    }
+
+    #[inline(always)]
+    fn finish_row(&self, out: &mut [f64]) {
+        let root = Root::of(self.p);
+        for v in out {
+            *v = root.apply(*v);
         }
-        let s: f64 = match self.w {
-            // Small integer p: |t|^p by multiplication, which vectorises (powf does not).
-            None if p == 3.0 => lane_sum(a, b, |x, y| {
-                let t = (x - y).abs();
-                t * t * t
-            }),
-            None if p == 4.0 => lane_sum(a, b, |x, y| {
-                let t = (x - y) * (x - y);
-                t * t
-            }),
-            None => a.iter().zip(b).map(|(&x, &y)| (x - y).abs().powf(p)).sum(),
-            Some(w) => a
-                .iter()
-                .zip(b)
-                .zip(w)
-                .map(|((&x, &y), &w)| w * (x - y).abs().powf(p))
-                .sum(),
-        };
-        s.powf(1.0 / p)
+    }
+}
+
+/// Weighted Chebyshev (minkowski with `p = inf` and weights): the largest `|u − v|` over the
+/// features with nonzero weight.
+pub(crate) struct WeightedChebyshev<'a> {
+    pub w: &'a [f64],
+}
+impl PairMetric for WeightedChebyshev<'_> {
+    #[inline(always)]
+    fn dist(&self, a: &[f64], b: &[f64]) -> f64 {
+        let mut best = 0.0f64;
+        for ((&x, &y), &w) in a.iter().zip(b).zip(self.w) {
+            let t = (x - y).abs();
+            if w > 0.0 && t > best {
+                best = t;
+            }
+        }
+        best
     }
 }
 
@@ -143,11 +145,12 @@ impl PairMetric for Mahalanobis<'_> {
 fn rows_body<M: PairMetric>(metric: &M, a: &[f64], b: &[f64], d: usize, out: &mut [f64]) {
     if d == 0 {
         out.fill(metric.dist(&[], &[]));
-        return;
+    } else {
+        for (o, bj) in out.iter_mut().zip(b.chunks_exact(d)) {
+            *o = metric.dist(a, bj);
+        }
     }
-    for (o, bj) in out.iter_mut().zip(b.chunks_exact(d)) {
-        *o = metric.dist(a, bj);
-    }
+    metric.finish_row(out);
 }
 
 dispatched! {

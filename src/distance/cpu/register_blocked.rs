@@ -57,12 +57,7 @@ pub(crate) fn run<O: Element>(job: &Job<'_>, out: OutputRows<'_, O>) -> Result<(
         Inner::Cityblock => KernelOp::Cityblock,
         Inner::Chebyshev => KernelOp::Chebyshev,
         Inner::Dot => KernelOp::Dot,
-        Inner::Minkowski { p, w } => {
-            return pairwise!(pairwise::Minkowski {
-                p: *p,
-                w: w.as_deref()
-            });
-        }
+        Inner::Minkowski { p, w } => return minkowski(*p, w.as_deref(), xa, xb, out),
         Inner::Hamming => {
             let numeric = std::iter::once(xa)
                 .chain(xb)
@@ -205,6 +200,57 @@ fn run_as_is<T: DistFloat, O: Element>(
     let b = xb.map(Operand::<T>::new).transpose()?;
     run_tiled(op, &a, b.as_ref().unwrap_or(&a), out, post);
     Ok(())
+}
+
+/// Minkowski with a `p` other than 1, 2 (and unweighted ∞), which the plan sends to the
+/// cityblock, euclidean and chebyshev kernels. Weights scale the rows, `Σ w·|u − v|^p =
+/// Σ |w^(1/p)·u − w^(1/p)·v|^p` (`w ≥ 0`, checked by validation), as for p = 1 and 2. The
+/// integer exponents of [`POWERS`](super::kernels::POWERS) run a power-sum kernel, the others a pair loop with a
+/// vectorised power; both in float64 whatever the input, as SciPy computes (a float32 sum of
+/// `|t|^8` would overflow from `|t| ≈ 6.5·10⁴`).
+fn minkowski<O: Element>(
+    p: f64,
+    w: Option<&[f64]>,
+    xa: &NdArray,
+    xb: Option<&NdArray>,
+    out: OutputRows<'_, O>,
+) -> Result<()> {
+    let (n, d) = (xa.shape()[0], xa.shape()[1]);
+    if p.is_infinite() {
+        let w = w.ok_or_else(|| Error::invalid("internal: unweighted chebyshev as minkowski"))?;
+        let (a, b) = (xa.to_vec_f64()?, xb.map(|x| x.to_vec_f64()).transpose()?);
+        run_pairs(
+            &pairwise::WeightedChebyshev { w },
+            &a,
+            b.as_deref().unwrap_or(&a),
+            d,
+            out,
+        );
+        return Ok(());
+    }
+    let scale: Option<Vec<f64>> = w.map(|w| w.iter().map(|&w| w.powf(1.0 / p)).collect());
+    let rows = |x: &NdArray| -> Result<Vec<f64>> {
+        let mut v = x.to_vec_f64()?;
+        if let Some(scale) = &scale {
+            for row in v.chunks_exact_mut(d.max(1)) {
+                row.iter_mut().zip(scale).for_each(|(v, s)| *v *= s);
+            }
+        }
+        Ok(v)
+    };
+    let a = rows(xa)?;
+    let b = xb.map(rows).transpose()?;
+    let Some(op) = KernelOp::power_sum(p) else {
+        let b = b.as_deref().unwrap_or(&a);
+        run_pairs(&pairwise::Minkowski { p }, &a, b, d, out);
+        return Ok(());
+    };
+    let a = NdArray::from_vec(a, &[n, d])?;
+    let b = match (b, xb) {
+        (Some(b), Some(xb)) => Some(NdArray::from_vec(b, &[xb.shape()[0], d])?),
+        _ => None,
+    };
+    run_as_is::<f64, O>(op, &a, b.as_ref(), out, &Post::RootP(p))
 }
 
 /// The float64 sums of the rows of `x` where no element is negative or NaN (`None` else).
