@@ -13,14 +13,14 @@ use crate::dtype::Element;
 pub(crate) trait PairMetric: Sync {
     fn dist(&self, a: &[f64], b: &[f64]) -> f64;
 
-    /// A last step over a row of results from [`dist`](Self::dist), where it vectorises
-    /// better there than pair by pair.
+    /// A last step over a row of results from [`dist`](Self::dist), for a step that
+    /// vectorises over a row and not pair by pair.
     #[inline(always)]
     fn finish_row(&self, _out: &mut [f64]) {}
 }
 
 /// Minkowski without a power-sum kernel (`p` not an integer from 3 to 8):
-/// `(Σ|u − v|^p)^(1/p)` with a vectorised `exp(p·ln|t|)`, the root taken over whole rows.
+/// `(Σ|u − v|^p)^(1/p)` with a vectorised `exp(p·ln|t|)`, the roots taken row by row.
 /// Weights are applied to the rows beforehand (`w^(1/p)·u`).
 pub(crate) struct Minkowski {
     pub p: f64,

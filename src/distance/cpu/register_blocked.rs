@@ -205,9 +205,9 @@ fn run_as_is<T: DistFloat, O: Element>(
 /// Minkowski with a `p` other than 1, 2 (and unweighted ∞), which the plan sends to the
 /// cityblock, euclidean and chebyshev kernels. Weights scale the rows, `Σ w·|u − v|^p =
 /// Σ |w^(1/p)·u − w^(1/p)·v|^p` (`w ≥ 0`, checked by validation), as for p = 1 and 2. The
-/// integer exponents of [`POWERS`](super::kernels::POWERS) run a power-sum kernel, the others a pair loop with a
-/// vectorised power; both in float64 whatever the input, as SciPy computes (a float32 sum of
-/// `|t|^8` would overflow from `|t| ≈ 6.5·10⁴`).
+/// integer exponents of [`POWERS`](super::kernels::POWERS) run a power-sum kernel, the
+/// others a pair loop with a vectorised power; both in float64 whatever the input, as SciPy
+/// computes (a float32 sum of `|t|^8` would overflow from `|t| ≈ 6.5·10⁴`).
 fn minkowski<O: Element>(
     p: f64,
     w: Option<&[f64]>,
