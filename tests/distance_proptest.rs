@@ -209,6 +209,43 @@ fn check(metric: &Metric, got: &[f64], want: f64, k: usize, tol: f64) -> Result<
     Ok(())
 }
 
+/// `cdist(xa, xb)` and `pdist(xa)` for `metric`, each element against the naive reference
+/// within `tol` (relative, absolute below 1), and their lengths.
+fn check_cdist_and_pdist(
+    metric: &Metric,
+    xa: &NdArray,
+    xb: &NdArray,
+    tol: f64,
+) -> Result<(), TestCaseError> {
+    let (n, m, d) = (xa.shape()[0], xb.shape()[0], xa.shape()[1]);
+    let (ra, rb) = (xa.to_vec_f64().unwrap(), xb.to_vec_f64().unwrap());
+    let got = cdist_with(xa, xb, metric, &CdistOptions::new())
+        .unwrap()
+        .to_vec_f64()
+        .unwrap();
+    prop_assert_eq!(got.len(), n * m);
+    for i in 0..n {
+        for j in 0..m {
+            let want = naive(metric, &ra[i * d..][..d], &rb[j * d..][..d]);
+            check(metric, &got, want, i * m + j, tol)?;
+        }
+    }
+    let cond = pdist_with(xa, metric, &CdistOptions::new())
+        .unwrap()
+        .to_vec_f64()
+        .unwrap();
+    prop_assert_eq!(cond.len(), n * n.saturating_sub(1) / 2);
+    let mut k = 0;
+    for i in 0..n {
+        for j in i + 1..n {
+            let want = naive(metric, &ra[i * d..][..d], &ra[j * d..][..d]);
+            check(metric, &cond, want, k, tol)?;
+            k += 1;
+        }
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(192))]
 
@@ -222,29 +259,11 @@ proptest! {
     ) {
         let xa = operand(&vals, n, d, dtype, la);
         let xb = operand(&vals[n * d..], m, d, dtype, lb);
-        let (ra, rb) = (xa.to_vec_f64().unwrap(), xb.to_vec_f64().unwrap());
         let all = metrics(d);
         let metric = &all[which % all.len()];
         let f32_math = dtype == DType::F32 && !metric.is_boolean();
         let tol = if f32_math { 2e-6 * (d as f64 + 2.0) } else { 1e-12 * (d as f64 + 2.0) };
-        let got = cdist_with(&xa, &xb, metric, &CdistOptions::new()).unwrap().to_vec_f64().unwrap();
-        prop_assert_eq!(got.len(), n * m);
-        for i in 0..n {
-            for j in 0..m {
-                let want = naive(metric, &ra[i * d..][..d], &rb[j * d..][..d]);
-                check(metric, &got, want, i * m + j, tol)?;
-            }
-        }
-        let cond = pdist_with(&xa, metric, &CdistOptions::new()).unwrap().to_vec_f64().unwrap();
-        prop_assert_eq!(cond.len(), n * n.saturating_sub(1) / 2);
-        let mut k = 0;
-        for i in 0..n {
-            for j in i + 1..n {
-                let want = naive(metric, &ra[i * d..][..d], &ra[j * d..][..d]);
-                check(metric, &cond, want, k, tol)?;
-                k += 1;
-            }
-        }
+        check_cdist_and_pdist(metric, &xa, &xb, tol)?;
     }
 
     /// Canberra's reciprocal path and Jensen–Shannon's per-row logarithms on the data they
@@ -267,25 +286,8 @@ proptest! {
             if fortran { a.t().copy().unwrap().t() } else { a }
         };
         let (xa, xb) = (make(n, 0), make(m, n * d));
-        let (ra, rb) = (xa.to_vec_f64().unwrap(), xb.to_vec_f64().unwrap());
         for metric in [Metric::Canberra, Metric::JensenShannon] {
-            let tol = 1e-13 * (d as f64 + 2.0);
-            let got = cdist_with(&xa, &xb, &metric, &CdistOptions::new()).unwrap().to_vec_f64().unwrap();
-            for i in 0..n {
-                for j in 0..m {
-                    let want = naive(&metric, &ra[i * d..][..d], &rb[j * d..][..d]);
-                    check(&metric, &got, want, i * m + j, tol)?;
-                }
-            }
-            let cond = pdist_with(&xa, &metric, &CdistOptions::new()).unwrap().to_vec_f64().unwrap();
-            let mut k = 0;
-            for i in 0..n {
-                for j in i + 1..n {
-                    let want = naive(&metric, &ra[i * d..][..d], &ra[j * d..][..d]);
-                    check(&metric, &cond, want, k, tol)?;
-                    k += 1;
-                }
-            }
+            check_cdist_and_pdist(&metric, &xa, &xb, 1e-13 * (d as f64 + 2.0))?;
         }
     }
 
@@ -316,29 +318,12 @@ proptest! {
             if fortran { a.t().copy().unwrap().t() } else { a }
         };
         let (xa, xb) = (make(n, 0), make(m, n * d));
-        let (ra, rb) = (xa.to_vec_f64().unwrap(), xb.to_vec_f64().unwrap());
         let metric = if weighted {
             Metric::weighted_minkowski(p, (0..d).map(|k| [0.0, 0.5, 1.0, 3.0][k % 4]).collect())
         } else {
             Metric::minkowski(p)
         };
-        let tol = 1e-13 * (d as f64 + 2.0);
-        let got = cdist_with(&xa, &xb, &metric, &CdistOptions::new()).unwrap().to_vec_f64().unwrap();
-        for i in 0..n {
-            for j in 0..m {
-                let want = naive(&metric, &ra[i * d..][..d], &rb[j * d..][..d]);
-                check(&metric, &got, want, i * m + j, tol)?;
-            }
-        }
-        let cond = pdist_with(&xa, &metric, &CdistOptions::new()).unwrap().to_vec_f64().unwrap();
-        let mut k = 0;
-        for i in 0..n {
-            for j in i + 1..n {
-                let want = naive(&metric, &ra[i * d..][..d], &ra[j * d..][..d]);
-                check(&metric, &cond, want, k, tol)?;
-                k += 1;
-            }
-        }
+        check_cdist_and_pdist(&metric, &xa, &xb, 1e-13 * (d as f64 + 2.0))?;
     }
 
     /// Bray–Curtis' two one-pass forms: nonnegative rows (cityblock over the rows' sums)
