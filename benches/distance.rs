@@ -1,6 +1,6 @@
 //! Distance matrices: the issue-5 shapes for the `Simd` kernels (cityblock, sqeuclidean,
 //! euclidean at d = 3) and the `MatmulTrick`, pdist beside cdist, and every metric at
-//! 2048 × 2048 × 64. Throughput is n·m·d (or pairs·d for pdist), so criterion's "elem/s"
+//! 2048 × 2048 × 64 (and its pdist). Throughput is n·m·d (or pairs·d for pdist), so criterion's "elem/s"
 //! reads as pair-dims/s. The Python peers (SciPy, scikit-learn, Numba, dask) are timed by
 //! `../shared/peers/python_anchors.py cdist` and `benches/scipy_metrics.py` in the same session.
 //! `knn_` (k = 10, 30000 × 64 float32 against itself; throughput in pairs) is the peer of
@@ -85,11 +85,11 @@ fn bench(c: &mut Criterion) {
     let (px, py) = (x.abs().unwrap(), y.abs().unwrap());
     let zero = NdArray::zeros(&[], DType::F64).unwrap();
     let (bx, by) = (x.greater(&zero).unwrap(), y.greater(&zero).unwrap());
-    let mut g = c.benchmark_group("metrics_2048x2048x64_f64");
-    g.sample_size(10);
-    g.warm_up_time(Duration::from_secs(1));
-    g.measurement_time(Duration::from_secs(3));
-    g.throughput(Throughput::Elements((n * n * d) as u64));
+    // Minkowski's other exponents: an even power-sum kernel (p = 4, 8), the vectorised power
+    // (p = 3.5, 12), and weights (rows scaled by w^(1/p)); Bray–Curtis on its usual data,
+    // nonnegative (|x|): cityblock over the rows' sums.
+    let w: Vec<f64> = (0..d).map(|k| 0.5 + (k % 3) as f64).collect();
+    let mut cases: Vec<(String, Metric, &NdArray, &NdArray)> = Vec::new();
     for name in ndstride::distance::METRIC_NAMES {
         let metric: Metric = match name {
             "minkowski" => Metric::minkowski(3.0),
@@ -102,17 +102,8 @@ fn bench(c: &mut Criterion) {
         } else {
             (&x, &y)
         };
-        g.bench_function(name, |bch| {
-            bch.iter(|| {
-                drop(std::hint::black_box(
-                    cdist_with(a, b, &metric, &CdistOptions::new()).unwrap(),
-                ))
-            })
-        });
+        cases.push((name.to_string(), metric, a, b));
     }
-    // Minkowski's other exponents: an even power-sum kernel (p = 4, 8), the vectorised power
-    // (p = 3.5, 12), and weights (rows scaled by w^(1/p)).
-    let w: Vec<f64> = (0..d).map(|k| 0.5 + (k % 3) as f64).collect();
     for (label, metric) in [
         ("minkowski_p4", Metric::minkowski(4.0)),
         ("minkowski_p8", Metric::minkowski(8.0)),
@@ -123,22 +114,45 @@ fn bench(c: &mut Criterion) {
             Metric::weighted_minkowski(3.0, w.clone()),
         ),
     ] {
-        g.bench_function(label, |bch| {
+        cases.push((label.to_string(), metric, &x, &y));
+    }
+    cases.push((
+        "braycurtis_nonnegative".to_string(),
+        Metric::BrayCurtis,
+        &px,
+        &py,
+    ));
+    let mut g = c.benchmark_group("metrics_2048x2048x64_f64");
+    g.sample_size(10);
+    g.warm_up_time(Duration::from_secs(1));
+    g.measurement_time(Duration::from_secs(3));
+    g.throughput(Throughput::Elements((n * n * d) as u64));
+    for (name, metric, a, b) in &cases {
+        g.bench_function(name.as_str(), |bch| {
             bch.iter(|| {
                 drop(std::hint::black_box(
-                    cdist_with(&x, &y, &metric, &CdistOptions::new()).unwrap(),
+                    cdist_with(a, b, metric, &CdistOptions::new()).unwrap(),
                 ))
             })
         });
     }
-    // Bray–Curtis on its usual data, nonnegative (|x|): cityblock over the rows' sums.
-    g.bench_function("braycurtis_nonnegative", |bch| {
-        bch.iter(|| {
-            drop(std::hint::black_box(
-                cdist_with(&px, &py, &Metric::BrayCurtis, &CdistOptions::new()).unwrap(),
-            ))
-        })
-    });
+    g.finish();
+    // pdist of the same XA, each pair once: throughput n(n−1)/2·d, so pdist's ~2× over cdist
+    // (issue 23, goal 5) reads as the same pair-dims/s as the group above.
+    let mut g = c.benchmark_group("pdist_2048x64_f64");
+    g.sample_size(10);
+    g.warm_up_time(Duration::from_secs(1));
+    g.measurement_time(Duration::from_secs(3));
+    g.throughput(Throughput::Elements((n * (n - 1) / 2 * d) as u64));
+    for (name, metric, a, _) in &cases {
+        g.bench_function(name.as_str(), |bch| {
+            bch.iter(|| {
+                drop(std::hint::black_box(
+                    pdist_with(a, metric, &CdistOptions::new()).unwrap(),
+                ))
+            })
+        });
+    }
     g.finish();
 
     let (n, d) = (30000usize, 64usize);

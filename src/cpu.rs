@@ -8,6 +8,8 @@
 
 use std::sync::OnceLock;
 
+pub(crate) mod nontemporal;
+
 /// The widest instruction set the running CPU offers, detected once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SimdLevel {

@@ -2,7 +2,7 @@
 //! definitions (independently of the crate's kernels), over random n, m, d (including 0, 1,
 //! primes and sizes just off the register tiles), dtypes and strided layouts.
 
-use ndstride::distance::{CdistOptions, Metric, Strategy, cdist_with, pdist_with};
+use ndstride::distance::{CdistOptions, Metric, Strategy, cdist_into, cdist_with, pdist_with};
 use ndstride::{DType, NdArray, s};
 use proptest::prelude::*;
 
@@ -412,6 +412,82 @@ proptest! {
                 prop_assert!((a - b).abs() <= tol || (a.is_nan() && b.is_nan()),
                     "{metric} {strategy}: element {k}: simd {a}, {strategy} {b}, tol {tol}");
             }
+        }
+    }
+}
+
+#[test]
+fn outputs_large_enough_to_stream_are_complete_and_exact() {
+    // Outputs of 8 MiB and more are written with non-temporal stores from strips of tiles:
+    // odd sizes (partial tiles, strips and cache lines at every row's end), cdist into a
+    // fresh matrix and into a view starting off a cache line, pdist's condensed rows.
+    let (n, m, d) = (1031, 1027, 3);
+    let xa = NdArray::normal(&[n, d], 0.0, 1.0, 5, DType::F64).unwrap();
+    let xb = NdArray::normal(&[m, d], 0.0, 1.0, 6, DType::F64).unwrap();
+    let (ra, rb) = (xa.to_vec_f64().unwrap(), xb.to_vec_f64().unwrap());
+    for metric in [Metric::Euclidean, Metric::Cityblock] {
+        let tol = |want: f64| 1e-14 * want.abs().max(1.0);
+        let got = cdist_with(&xa, &xb, &metric, &CdistOptions::new())
+            .unwrap()
+            .to_vec_f64()
+            .unwrap();
+        let mut wide = NdArray::full_f64(&[n, m + 2], -1.0, DType::F64).unwrap();
+        {
+            let mut view = wide.slice_mut::<f64>(s![.., 1..m + 1]).unwrap();
+            cdist_into(&xa, &xb, &metric, &CdistOptions::new(), &mut view).unwrap();
+        }
+        let wide = wide.to_vec_f64().unwrap();
+        for i in 0..n {
+            assert_eq!([wide[i * (m + 2)], wide[i * (m + 2) + m + 1]], [-1.0, -1.0]);
+            for j in 0..m {
+                let want = naive(&metric, &ra[i * d..][..d], &rb[j * d..][..d]);
+                for (what, g) in [
+                    ("cdist", got[i * m + j]),
+                    ("cdist_into", wide[i * (m + 2) + 1 + j]),
+                ] {
+                    assert!(
+                        (g - want).abs() <= tol(want),
+                        "{what} {metric} ({i},{j}): {g} vs {want}"
+                    );
+                }
+            }
+        }
+        let cond = pdist_with(&xb, &metric, &CdistOptions::new())
+            .unwrap()
+            .to_vec_f64()
+            .unwrap();
+        // 1027·1026/2 float64 is 4 MiB, below the streaming threshold (1449 rows): a larger one
+        // follows.
+        assert_eq!(cond.len(), m * (m - 1) / 2);
+        let mut k = 0;
+        for i in 0..m {
+            for j in i + 1..m {
+                let want = naive(&metric, &rb[i * d..][..d], &rb[j * d..][..d]);
+                assert!((cond[k] - want).abs() <= tol(want), "pdist ({i},{j})");
+                k += 1;
+            }
+        }
+    }
+    let big = NdArray::normal(&[1501, d], 0.0, 1.0, 7, DType::F64).unwrap();
+    let rows = big.to_vec_f64().unwrap();
+    let cond = pdist_with(&big, &Metric::SqEuclidean, &CdistOptions::new())
+        .unwrap()
+        .to_vec_f64()
+        .unwrap();
+    assert_eq!(cond.len(), 1501 * 1500 / 2); // 8.6 MiB
+    let mut k = 0;
+    for i in 0..1501 {
+        for j in i + 1..1501 {
+            let want = naive(
+                &Metric::SqEuclidean,
+                &rows[i * d..][..d],
+                &rows[j * d..][..d],
+            );
+            assert!(
+                (cond[k] - want).abs() <= 1e-14 * want.max(1.0),
+                "pdist ({i},{j})"
+            );
+            k += 1;
         }
     }
 }

@@ -78,7 +78,7 @@ pub fn cdist_into<O: DistanceOutput>(
             ),
         ));
     }
-    let rows = OutputRows::matrix(out)?;
+    let rows = OutputRows::matrix(out)?.streamed_if_large();
     let job = Job::cdist(xa, xb, metric, opts)?;
     opts.run(|| job.run(rows))?
 }
@@ -115,7 +115,7 @@ pub fn pdist_with(x: &NdArray, metric: &Metric, opts: &CdistOptions) -> Result<N
         let values = view
             .as_slice_mut()
             .ok_or_else(|| Error::invalid("pdist's fresh output is not contiguous"))?;
-        let rows = OutputRows::condensed(values, n);
+        let rows = OutputRows::condensed(values, n).streamed_if_large();
         job.opts.run(|| job.run(rows))?
     }
     match dtype {

@@ -172,7 +172,7 @@ impl<'a> Job<'a> {
         // is not zeroed first; large buffers come from the huge-page pool.
         let mut out = NdArray::for_overwrite(&[self.n, self.m], O::DTYPE)?;
         let mut view = out.view_mut::<O>()?;
-        let rows = OutputRows::matrix(&mut view)?;
+        let rows = OutputRows::matrix(&mut view)?.streamed_if_large();
         let cpu = backend::cpu(self.opts.strategy);
         self.opts.run(|| cpu.run(self, rows))??;
         Ok(out)

@@ -2,7 +2,8 @@
 //! vector (pdist: the pairs `i < j` row by row), held as [`OutputRows`], a range of rows that
 //! only its holder can write. A driver splits the rows into disjoint blocks, one per task, so
 //! writing is safe code everywhere outside this file. [`Post`] is the last step applied to
-//! each value on its way out (square root, cosine from a dot product).
+//! each value on its way out (square root, cosine from a dot product). A large output is
+//! written around the caches ([`OutputRows::streamed_if_large`]).
 
 use std::marker::PhantomData;
 use std::ops::Range;
@@ -10,6 +11,7 @@ use std::ops::Range;
 use super::cpu::lanes::{cbrt_nonnegative, pow_nonnegative};
 use crate::array::ArrayViewMut;
 use crate::cpu::dispatched;
+use crate::cpu::nontemporal::{LINE_BYTES, NONTEMPORAL_MIN_BYTES, stream_copy, stream_fence};
 use crate::dtype::{DType, Element};
 use crate::error::{Error, Result};
 
@@ -36,7 +38,18 @@ pub(crate) struct OutputRows<'a, O> {
     base: *mut O,
     form: Form,
     rows: Range<usize>,
+    /// Whole cache lines of contiguous rows are written with non-temporal stores, fenced when
+    /// the holder is dropped (at the end of its task).
+    nontemporal: bool,
     _borrow: PhantomData<&'a mut [O]>,
+}
+
+impl<O> Drop for OutputRows<'_, O> {
+    fn drop(&mut self) {
+        if self.nontemporal {
+            stream_fence();
+        }
+    }
 }
 
 // SAFETY: an `OutputRows` is an exclusive borrow of its rows' elements (the invariant), like
@@ -69,6 +82,7 @@ impl<'a, O: Element> OutputRows<'a, O> {
             base,
             form: Form::Matrix { m, rs, cs },
             rows: 0..n,
+            nontemporal: false,
             _borrow: PhantomData,
         })
     }
@@ -80,8 +94,22 @@ impl<'a, O: Element> OutputRows<'a, O> {
             base: out.as_mut_ptr(),
             form: Form::Condensed { n },
             rows: 0..n,
+            nontemporal: false,
             _borrow: PhantomData,
         }
+    }
+
+    /// The same rows, written with non-temporal stores where the whole output is at least
+    /// [`NONTEMPORAL_MIN_BYTES`]: for fresh outputs, which nothing reads before the call
+    /// returns. (Blocks that a consumer reads at once, as the out-of-core writers do, stay in
+    /// the caches.)
+    pub fn streamed_if_large(mut self) -> Self {
+        let elements = match self.form {
+            Form::Matrix { m, .. } => self.rows.len().saturating_mul(m),
+            Form::Condensed { n } => n * n.saturating_sub(1) / 2,
+        };
+        self.nontemporal = elements.saturating_mul(size_of::<O>()) >= NONTEMPORAL_MIN_BYTES;
+        self
     }
 
     /// The rows this holder writes.
@@ -112,15 +140,14 @@ impl<'a, O: Element> OutputRows<'a, O> {
     /// Rows `start .. at` and `at .. end`, held apart.
     pub fn split_at(self, at: usize) -> (Self, Self) {
         let at = at.clamp(self.rows.start, self.rows.end);
-        let head = OutputRows {
-            rows: self.rows.start..at,
-            ..self
+        let part = |rows| OutputRows {
+            base: self.base,
+            form: self.form,
+            rows,
+            nontemporal: self.nontemporal,
+            _borrow: PhantomData,
         };
-        let tail = OutputRows {
-            rows: at..self.rows.end,
-            ..self
-        };
-        (head, tail)
+        (part(self.rows.start..at), part(at..self.rows.end))
     }
 
     /// The rows in blocks of `rows_per` (the last one shorter), in order, for one task each.
@@ -195,7 +222,11 @@ impl<'a, O: Element> OutputRows<'a, O> {
             // (row_start checked them) and this holder's alone (the invariant); `&mut self`
             // keeps the slice unique while it lives.
             let dst = unsafe { std::slice::from_raw_parts_mut(p, live) };
-            return store_dispatched(dst, src, root);
+            return if self.nontemporal {
+                store_nontemporal(dst, src, root)
+            } else {
+                store_dispatched(dst, src, root)
+            };
         }
         for (c, &v) in src.iter().enumerate() {
             let v = post.apply(v, i, j0 + skip + c);
@@ -281,6 +312,39 @@ impl Root {
 dispatched! {
     /// [`store_body`] for the running CPU's vector width.
     fn store_dispatched<T: Element, O: Element>(dst: &mut [O], src: &[T], root: Root) => store_body
+}
+
+/// [`store_dispatched`] with the whole cache lines of `dst` written around the caches: the
+/// values go through a small buffer in L1, then out by [`stream_copy`]. The partial lines at
+/// either end take ordinary stores.
+fn store_nontemporal<T: Element, O: Element>(dst: &mut [O], src: &[T], root: Root) {
+    /// Lines per buffer: an AVX-512 tile row of 24 float64 spans three.
+    const BUF_LINES: usize = 4;
+    let size = size_of::<O>();
+    if !LINE_BYTES.is_multiple_of(size) {
+        return store_dispatched(dst, src, root);
+    }
+    let per_line = LINE_BYTES / size;
+    let head = (dst.as_ptr().addr().wrapping_neg() % LINE_BYTES / size).min(dst.len());
+    let lines = (dst.len() - head) / per_line;
+    let (dst_head, rest) = dst.split_at_mut(head);
+    let (dst_lines, dst_tail) = rest.split_at_mut(lines * per_line);
+    let (src_head, rest) = src.split_at(head);
+    let (src_lines, src_tail) = rest.split_at(lines * per_line);
+    if head > 0 {
+        store_dispatched(dst_head, src_head, root);
+    }
+    let mut buf = [0u128; BUF_LINES * LINE_BYTES / 16];
+    let chunk = BUF_LINES * per_line;
+    for (d, s) in dst_lines.chunks_mut(chunk).zip(src_lines.chunks(chunk)) {
+        let units = size_of_val(d) / 16;
+        store_dispatched::<T, O>(bytemuck::cast_slice_mut(&mut buf[..units]), s, root);
+        // `d` starts on a line boundary and is whole lines long, so it casts to u128s.
+        stream_copy(bytemuck::cast_slice_mut(d), &buf[..units]);
+    }
+    if !dst_tail.is_empty() {
+        store_dispatched(dst_tail, src_tail, root);
+    }
 }
 
 #[inline(always)]
@@ -385,6 +449,86 @@ mod tests {
         }
     }
 
+    /// Writes rows of `width` columns, from column 1 of a wider matrix (so rows start off a
+    /// cache line), in pieces of every length from several `j0`, with each root, streamed or
+    /// not; returns the matrix.
+    fn write_pieces<O: Element>(nontemporal: bool, root_p: f64, condensed: bool) -> Vec<f64> {
+        let (n, width) = (7, 61);
+        let value = |i: usize, j: usize| (i * 100 + j) as f64 + 0.25;
+        let piece_lens = [1, 3, 8, 9, 16, 24, 0];
+        let fill = |out: &mut OutputRows<'_, O>, post: &Post<'_>| {
+            for i in 0..n {
+                let (mut j0, mut k) = (0, i);
+                while j0 < width {
+                    let len = piece_lens[k % piece_lens.len()].min(width - j0);
+                    let vals: Vec<f64> = (j0..j0 + len).map(|j| value(i, j)).collect();
+                    out.put_row(i, j0, &vals, post);
+                    (j0, k) = (j0 + len, k + 1);
+                }
+            }
+        };
+        let post = Post::RootP(root_p);
+        if condensed {
+            let mut v = vec![O::from_f64(-1.0); width * (width - 1) / 2];
+            let mut out = OutputRows::condensed(&mut v[..], width);
+            out.nontemporal = nontemporal;
+            let (mut head, _) = out.split_at(n);
+            fill(&mut head, &post);
+            drop(head);
+            return v.iter().map(|x| x.to_f64()).collect();
+        }
+        let mut wide = NdArray::full_f64(&[n, width + 3], -1.0, O::DTYPE).unwrap();
+        {
+            let mut view = wide.slice_mut::<O>(s![.., 1..width + 1]).unwrap();
+            let mut out = OutputRows::matrix(&mut view).unwrap();
+            out.nontemporal = nontemporal;
+            fill(&mut out, &post);
+        }
+        wide.to_vec_f64().unwrap()
+    }
+
+    #[test]
+    fn streamed_rows_match_ordinary_stores_at_every_alignment() {
+        for root_p in [1.0, 2.0, 3.0, 3.5] {
+            for condensed in [false, true] {
+                let plain = write_pieces::<f64>(false, root_p, condensed);
+                assert_eq!(write_pieces::<f64>(true, root_p, condensed), plain);
+                if !condensed {
+                    // Every output element written, nothing outside it.
+                    for row in plain.chunks_exact(64) {
+                        assert!(row[1..62].iter().all(|&x| x != -1.0));
+                        assert!([row[0], row[62], row[63]].iter().all(|&x| x == -1.0));
+                    }
+                }
+                let plain32 = write_pieces::<f32>(false, root_p, condensed);
+                assert_eq!(write_pieces::<f32>(true, root_p, condensed), plain32);
+            }
+        }
+        // The values are the roots of what was put (not merely equal in both modes).
+        let m = write_pieces::<f64>(true, 2.0, false);
+        assert_eq!(m[0], -1.0); // column 0 of the wider matrix is not the output's
+        assert_eq!(m[1], 0.25f64.sqrt());
+        assert_eq!(m[64 + 1 + 5], 105.25f64.sqrt());
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "a 16 MiB vector")]
+    fn only_large_outputs_stream() {
+        let mut small = vec![0.0f64; 10];
+        assert!(
+            !OutputRows::condensed(&mut small, 5)
+                .streamed_if_large()
+                .nontemporal
+        );
+        let n = 2048; // 2047·1024 float64 = 16 MiB
+        let mut large = vec![0.0f64; n * (n - 1) / 2];
+        assert!(
+            OutputRows::condensed(&mut large, n)
+                .streamed_if_large()
+                .nontemporal
+        );
+    }
+
     #[test]
     fn condensed_rows_skip_the_lower_triangle() {
         let mut v = vec![0.0f64; 6]; // n = 4
@@ -394,6 +538,7 @@ mod tests {
         for (i, row) in tail.row_slices_f64().unwrap().into_iter().enumerate() {
             row.iter_mut().for_each(|x| *x = (i + 1) as f64 * 10.0);
         }
+        drop((head, tail));
         assert_eq!(v, [1.0, 2.0, 3.0, 10.0, 10.0, 20.0]);
     }
 

@@ -1,6 +1,7 @@
 //! Contiguous elementwise inner loops, compiled per instruction set (see [`crate::cpu`]).
 
 use crate::cpu::dispatched;
+use crate::cpu::nontemporal::{stream_copy, stream_fence};
 pub use crate::cpu::{SimdLevel, simd_level};
 
 #[inline(always)]
@@ -30,12 +31,6 @@ dispatched!(streaming;
     /// `o[i] = f(a[i], b[i])`, at most 256-bit vectors (binary ufuncs are memory-bound).
     pub fn map2_streaming<A: Copy, B: Copy, O: Copy, F: Fn(A, B) -> O>(a: &[A], b: &[B], o: &mut [O], f: &F) => map2_body
 );
-
-/// Outputs at least this large (in one contiguous run) are written with non-temporal stores
-/// by [`map2_nontemporal`]: far larger than a core's L2, so the lines would be evicted before
-/// anyone reads them, and the stores skip the read-for-ownership of every output line (a
-/// quarter of `a + b`'s memory traffic). A 4096² f64 `a + b` splits into 16 MiB runs.
-pub const NONTEMPORAL_MIN_BYTES: usize = 8 << 20;
 
 /// Results are computed into an L1-resident block of this many bytes, then streamed out.
 const NONTEMPORAL_BLOCK: usize = 4096;
@@ -67,39 +62,21 @@ pub fn map2_nontemporal<A: Copy, B: Copy, O: bytemuck::Pod, F: Fn(A, B) -> O>(
     map2_streaming(&a[..head], &b[..head], o_head, f);
     let per_block = NONTEMPORAL_BLOCK / size;
     let mut buf = [0u128; NONTEMPORAL_BLOCK / 16];
-    let buf_o: &mut [O] = bytemuck::cast_slice_mut(&mut buf);
     let (a, b) = (&a[head..], &b[head..]);
     let mut start = 0;
     while start + per_block <= o_rest.len() {
         let end = start + per_block;
-        map2_streaming(&a[start..end], &b[start..end], buf_o, f);
-        // Miri cannot run the streaming store (inline assembly): it checks the rest of this
-        // function with an ordinary copy.
-        #[cfg(any(not(target_arch = "x86_64"), miri))]
-        o_rest[start..end].copy_from_slice(buf_o);
-        #[cfg(all(target_arch = "x86_64", not(miri)))]
-        // SAFETY: the destination block is in `o_rest` (start + per_block <= len) and 16-byte
-        // aligned (`head` aligned it; blocks are multiples of 16 bytes); the source is `buf`
-        // (a u128 array, so 16-byte aligned too).
-        // SSE2 is part of x86-64.
-        unsafe {
-            use std::arch::x86_64::{__m128i, _mm_load_si128, _mm_stream_si128};
-            let dst = o_rest.as_mut_ptr().add(start) as *mut __m128i;
-            let src = buf_o.as_ptr() as *const __m128i;
-            for k in 0..NONTEMPORAL_BLOCK / 16 {
-                _mm_stream_si128(dst.add(k), _mm_load_si128(src.add(k)));
-            }
-        }
+        map2_streaming(
+            &a[start..end],
+            &b[start..end],
+            bytemuck::cast_slice_mut(&mut buf),
+            f,
+        );
+        stream_copy(bytemuck::cast_slice_mut(&mut o_rest[start..end]), &buf);
         start = end;
     }
     map2_streaming(&a[start..], &b[start..], &mut o_rest[start..], f);
-    // (Not under Miri, which has no `sfence` and models streaming stores as ordinary ones.)
-    #[cfg(all(target_arch = "x86_64", not(miri)))]
-    // SAFETY: SSE2 is part of x86-64. The fence orders the weakly ordered streaming stores
-    // before whatever tells another thread that the output is ready.
-    unsafe {
-        std::arch::x86_64::_mm_sfence()
-    };
+    stream_fence();
 }
 
 #[cfg(test)]

@@ -8,7 +8,8 @@
 //!   for jc in 0..m step nc            B block packed (d × nc), stays in L2
 //!     for ir step mr                  A micro-panel (d × mr), stays in L1
 //!       for jr step nr                B micro-panels stream from L2
-//!         kernel → tile → output      register tile, then post-processing and store
+//!         kernel → tile → strip       register tile, gathered with its row panel's next
+//!       strip → output                post-processing and store, a row at a time
 //! ```
 //! When `d` is larger than `kc`, the feature axis is cut into `kc` chunks and each tile's
 //! partial results are combined (sum or max) in a per-task block before the store.
@@ -20,6 +21,7 @@
 use rayon::prelude::*;
 
 use super::kernels::{DistFloat, DistKernel, KernelOp, MAX_NR, MAX_TILE};
+use crate::cpu::dispatched;
 use crate::distance::input::Operand;
 use crate::distance::output::{OutputRows, Post};
 use crate::dtype::Element;
@@ -124,6 +126,7 @@ impl<T: DistFloat> Tiling<'_, T> {
             let (packed_a, acc) = scratch.split_at_mut(a_len);
             with_scratch(Slot::PackedB, b_len, |packed_b: &mut [T]| {
                 let mut tile = Tile([T::zero(); MAX_TILE]);
+                let mut strip = Strip::new(mr);
                 for jc in (j_start..m).step_by(self.nc) {
                     let cols = self.nc.min(m - jc);
                     for chunk in 0..chunks {
@@ -204,15 +207,10 @@ impl<T: DistFloat> Tiling<'_, T> {
                                     rows: live_rows,
                                     cols: live_cols,
                                 };
-                                if chunks == 1 {
-                                    store(
-                                        t,
-                                        nr,
-                                        (sums == 2).then_some(mr * nr),
-                                        at,
-                                        &mut out,
-                                        post,
-                                    );
+                                if chunks == 1 && sums == 1 {
+                                    strip.add(t, nr, at, &mut out, post);
+                                } else if chunks == 1 {
+                                    store(t, nr, Some(mr * nr), at, &mut out, post);
                                 } else {
                                     let part = mr * self.nc;
                                     let block = &mut acc[ir * sums * part..][..sums * part];
@@ -232,8 +230,112 @@ impl<T: DistFloat> Tiling<'_, T> {
                         }
                     }
                 }
+                strip.flush(&mut out, post);
             })
         });
+    }
+}
+
+dispatched! {
+    /// `rows × cols` values from `src` (row stride `src_stride`) into `dst` (`dst_stride`), in
+    /// the running CPU's widest vectors: the kernel has just written the tile with them, and
+    /// narrower loads of it wait for the stores to retire instead of being forwarded (SSE2
+    /// copies took a third of the time at d = 3).
+    fn copy_tile<T: Copy>(dst: &mut [T], dst_stride: usize, src: &[T], src_stride: usize, rows: usize, cols: usize) => copy_tile_body
+}
+
+#[inline(always)]
+fn copy_tile_body<T: Copy>(
+    dst: &mut [T],
+    dst_stride: usize,
+    src: &[T],
+    src_stride: usize,
+    rows: usize,
+    cols: usize,
+) {
+    for r in 0..rows {
+        let dst = &mut dst[r * dst_stride..][..cols];
+        let src = &src[r * src_stride..][..cols];
+        // Eight at a time, a length the compiler sees (else a `memmove` call per row).
+        let (dst8, dst_rest) = dst.as_chunks_mut::<8>();
+        let (src8, src_rest) = src.as_chunks::<8>();
+        for (d, s) in dst8.iter_mut().zip(src8) {
+            *d = *s;
+        }
+        for (d, s) in dst_rest.iter_mut().zip(src_rest) {
+            *d = *s;
+        }
+    }
+}
+
+/// Columns of a [`Strip`]: a multiple of every kernel's `nr`, 3 KiB of float64 per row.
+const STRIP_COLS: usize = 384;
+const _: () = assert!(STRIP_COLS.is_multiple_of(MAX_NR));
+
+/// The tiles of one row panel gathered over up to [`STRIP_COLS`] consecutive columns, then
+/// stored a row at a time. Each output row then takes long contiguous runs, one store call
+/// per row and strip (not per tile row): a large output is streamed past the caches, and on
+/// the AMD Zen 3 of BENCHMARKS.md streaming stores reach full speed only in runs of a few
+/// KiB (64-byte pieces of six rows in turn streamed at a quarter of it).
+struct Strip<T> {
+    values: Vec<T>,
+    /// The first row and column, and how many of each the strip holds.
+    i: usize,
+    rows: usize,
+    j: usize,
+    cols: usize,
+}
+
+impl<T: DistFloat> Strip<T> {
+    fn new(mr: usize) -> Self {
+        Strip {
+            values: vec![T::zero(); mr * STRIP_COLS],
+            i: 0,
+            rows: 0,
+            j: 0,
+            cols: 0,
+        }
+    }
+
+    /// Adds a tile's live part (row stride `nr`), first storing what the strip holds when the
+    /// tile does not continue it (another row panel, a gap, or no room).
+    fn add<O: Element>(
+        &mut self,
+        tile: &[T],
+        nr: usize,
+        at: Placement,
+        out: &mut OutputRows<'_, O>,
+        post: &Post<'_>,
+    ) {
+        let continues = at.i == self.i && at.j == self.j + self.cols;
+        if self.cols > 0 && (!continues || self.cols + at.cols > STRIP_COLS) {
+            self.flush(out, post);
+        }
+        if self.cols == 0 {
+            (self.i, self.rows, self.j) = (at.i, at.rows, at.j);
+        }
+        copy_tile(
+            &mut self.values[self.cols..],
+            STRIP_COLS,
+            tile,
+            nr,
+            at.rows,
+            at.cols,
+        );
+        self.cols += at.cols;
+    }
+
+    /// Stores what the strip holds (pdist's columns on or below the diagonal are skipped by
+    /// `put_row`).
+    fn flush<O: Element>(&mut self, out: &mut OutputRows<'_, O>, post: &Post<'_>) {
+        if self.cols == 0 {
+            return;
+        }
+        for r in 0..self.rows {
+            let row = &self.values[r * STRIP_COLS..][..self.cols];
+            out.put_row(self.i + r, self.j, row, post);
+        }
+        self.cols = 0;
     }
 }
 
@@ -281,10 +383,11 @@ fn store<T: DistFloat, O: Element>(
     out: &mut OutputRows<'_, O>,
     post: &Post<'_>,
 ) {
-    let mut ratios = [0f64; MAX_NR];
     for r in 0..at.rows {
         let row = &tile[r * stride..][..at.cols];
         if let Some(den_at) = den_at {
+            // (Only here: zeroing it for every tile of every op cost 5% at d = 3.)
+            let mut ratios = [0f64; MAX_NR];
             let den = &tile[den_at + r * stride..][..at.cols];
             for ((q, n), d) in ratios.iter_mut().zip(row).zip(den) {
                 *q = Element::to_f64(*n) / Element::to_f64(*d);
