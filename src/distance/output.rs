@@ -318,7 +318,7 @@ dispatched! {
 /// values go through a small buffer in L1, then out by [`stream_copy`]. The partial lines at
 /// either end take ordinary stores.
 fn store_nontemporal<T: Element, O: Element>(dst: &mut [O], src: &[T], root: Root) {
-    /// Lines per buffer: an AVX-512 tile row of 24 float64 spans three.
+    /// Lines per buffer (256 bytes, which stay in L1 between the two copies).
     const BUF_LINES: usize = 4;
     let size = size_of::<O>();
     if !LINE_BYTES.is_multiple_of(size) {
