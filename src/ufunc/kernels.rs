@@ -4,8 +4,7 @@
 
 use std::marker::PhantomData;
 
-use super::simd::{map1, map1_streaming, map2_nontemporal, map2_streaming};
-use crate::cpu::nontemporal::NONTEMPORAL_MIN_BYTES;
+use super::simd::{NONTEMPORAL_MIN_BYTES, map1, map1_streaming, map2_nontemporal, map2_streaming};
 use crate::iter::elementwise::Kernel;
 
 fn aligned<T>(p: *const u8) -> bool {

@@ -1,6 +1,9 @@
 //! Contiguous elementwise inner loops, compiled per instruction set (see [`crate::cpu`]).
 
 use crate::cpu::dispatched;
+/// Kept here for dependents: the threshold moved to the CPU layer, shared with the distance
+/// outputs.
+pub use crate::cpu::nontemporal::NONTEMPORAL_MIN_BYTES;
 use crate::cpu::nontemporal::{stream_copy, stream_fence};
 pub use crate::cpu::{SimdLevel, simd_level};
 
