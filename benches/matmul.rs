@@ -1,5 +1,5 @@
 //! matmul, ndstride beside ndarray 0.17 (`.dot()`, matrixmultiply) in one run: square f32 and
-//! f64 at n = 64 … 4096 and the distance shape (4096×64)·(64×4096). Throughput is in flops
+//! f64 at n = 16 … 4096 and the distance shape (4096×64)·(64×4096). Throughput is in flops
 //! (2·m·n·k), so criterion's "elem/s" reads as FLOP/s.
 //!
 //! ndarray is built with matrixmultiply's `threading` feature: by default it uses every
@@ -24,7 +24,7 @@ fn bench(c: &mut Criterion) {
     eprintln!("ndstride GEMM kernel: {isa}, f64 tile {mr}x{nr}");
     for dtype in [DType::F64, DType::F32] {
         let mut g = c.benchmark_group(format!("matmul_{dtype}"));
-        for n in [64usize, 256, 512, 1024, 2048, 4096] {
+        for n in [16usize, 32, 64, 128, 256, 512, 1024, 2048, 4096] {
             g.sample_size(if n >= 2048 {
                 10
             } else if n >= 1024 {

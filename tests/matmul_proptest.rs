@@ -251,6 +251,69 @@ fn blocks_larger_than_the_cache_blocks() {
     }
 }
 
+/// `matmul_into` a view `rows 1..m+1, columns 3..n+3` of a larger array filled with a sentinel;
+/// returns the view's contents and whether every element outside it kept the sentinel.
+fn product_in_a_frame<T: ndstride::Element>(a: &NdArray, b: &NdArray) -> (NdArray, bool) {
+    const SENTINEL: f64 = -7.0;
+    let (m, n) = (a.shape()[0], b.shape()[1]);
+    let mut frame = NdArray::full(&[m + 2, n + 6], SENTINEL)
+        .unwrap()
+        .astype(T::DTYPE)
+        .unwrap();
+    {
+        let mut view = frame.slice_mut::<T>(s![1..m + 1, 3..n + 3]).unwrap();
+        matmul_into(a, b, &mut view).unwrap();
+    }
+    let inside = frame.slice(s![1..m + 1, 3..n + 3]).unwrap().copy().unwrap();
+    let all = frame.to_vec_f64().unwrap();
+    let untouched = (0..m + 2).all(|i| {
+        (0..n + 6).all(|j| {
+            (1..=m).contains(&i) && (3..n + 3).contains(&j) || all[i * (n + 6) + j] == SENTINEL
+        })
+    });
+    (inside, untouched)
+}
+
+#[test]
+fn every_small_tile_shape_reads_and_writes_only_its_own_elements() {
+    // Small products with unit-stride rows of B and C skip packing: every row count of the
+    // register tile (1 .. 8), every column count (1 .. 50 covers every vector count and
+    // partial last vector for 4, 8 and 16 lanes), into a view inside a larger array whose
+    // other elements must keep their values (masked stores past C's last column would not).
+    for d in [DType::F64, DType::F32] {
+        for m in 1..=17 {
+            for n in 1..=50 {
+                for k in [1, 33] {
+                    let vals_a = values(d, m * k, (m * 131 + n * 7 + k) as u64);
+                    let a = match (m + n + k) % 3 {
+                        0 => matrix(&vals_a, m, k, d, 0),
+                        1 => matrix(&vals_a, m, k, d, 1),
+                        _ => matrix(&vals_a, m, k, d, 4),
+                    };
+                    // B: columns 1 .. n+1 of a wider matrix (row stride n + 2, off any
+                    // alignment), or one row broadcast (row stride 0).
+                    let b = if (m + n) % 2 == 0 {
+                        let vals_b = values(d, k * (n + 2), (m + n * 31 + k) as u64);
+                        matrix(&vals_b, k, n + 2, d, 0)
+                            .slice(s![.., 1..n + 1])
+                            .unwrap()
+                    } else {
+                        matrix(&values(d, k * n, (n * 17 + k) as u64), k, n, d, 5)
+                    };
+                    check(&matmul(&a, &b).unwrap(), &a, &b, d).unwrap();
+                    let (got, untouched) = if d == DType::F64 {
+                        product_in_a_frame::<f64>(&a, &b)
+                    } else {
+                        product_in_a_frame::<f32>(&a, &b)
+                    };
+                    assert!(untouched, "{d} {m}x{k}x{n}: wrote outside the output view");
+                    check(&got, &a, &b, d).unwrap();
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn column_major_and_strided_outputs() {
     let a = NdArray::from_vec(values(DType::F64, 30 * 20, 1), &[30, 20]).unwrap();

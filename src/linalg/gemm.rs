@@ -19,9 +19,14 @@
 //! The first `pc` step overwrites C and later ones accumulate, so C needs no zeroing.
 //! Tiles that are cut by C's edges, or whose columns are not unit-stride, go through a
 //! scratch tile on the stack.
+//!
+//! Small products (up to `DIRECT_MAX_MULADDS`) whose B and C rows are unit-stride skip all of
+//! this: the direct kernel (`direct.rs`) reads them in place, splitting C's rows between the
+//! threads when the product is large enough for two.
 
 use rayon::prelude::*;
 
+use super::direct::DIRECT_MAX_MULADDS;
 use super::kernels::{GemmFloat, GemmKernel, KernelFn, MAX_TILE};
 use super::pack::{MatRef, pack_a_panel, pack_b_panel};
 use super::scratch::{Slot, with_scratch};
@@ -101,6 +106,36 @@ pub(crate) unsafe fn gemm<T: GemmFloat + bytemuck::Pod>(
     } else {
         threads.max(1)
     };
+    if b.cs == 1
+        && c.cs == 1
+        && m * n * k <= DIRECT_MAX_MULADDS
+        && let Some(direct) = T::direct_kernel()
+    {
+        let m_panels = m.div_ceil(kern.mr);
+        let parts = threads.min(m_panels);
+        if parts <= 1 {
+            // SAFETY: forwarded from the caller; B's and C's rows are unit-stride.
+            return unsafe { direct(m, n, k, a, b, c) };
+        }
+        (0..parts).into_par_iter().for_each(|t| {
+            let rows = split(m_panels, parts, t);
+            let (i0, i1) = (rows.start * kern.mr, (rows.end * kern.mr).min(m));
+            // SAFETY: rows i0 .. i1 are inside A and C, and the parts' rows of C are
+            // disjoint; the rest is forwarded from the caller.
+            unsafe {
+                let a = MatRef {
+                    ptr: a.at(i0, 0),
+                    ..a
+                };
+                let c = MatMut {
+                    ptr: c.at(i0, 0),
+                    ..c
+                };
+                direct(i1 - i0, n, k, a, b, c);
+            }
+        });
+        return;
+    }
     if threads == 1 {
         // SAFETY: forwarded from the caller.
         return unsafe { serial(&kern, m, n, k, a, b, c) };

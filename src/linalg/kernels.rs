@@ -11,6 +11,7 @@
 
 use std::sync::OnceLock;
 
+use super::direct::DirectFn;
 use crate::cpu::{SimdLevel, simd_level};
 
 /// `kernel(kc, a, b, c, rs_c, accumulate)`.
@@ -64,6 +65,10 @@ pub(crate) trait GemmFloat:
 {
     /// The kernel for the running CPU.
     fn gemm_kernel() -> GemmKernel<Self>;
+
+    /// The kernel that reads the operands in place, for small products, where the running
+    /// CPU has one (AVX2 or AVX-512).
+    fn direct_kernel() -> Option<DirectFn<Self>>;
 }
 
 /// The largest `mr · nr` of any kernel: the size of the scratch tile used at C's edges.
@@ -76,6 +81,16 @@ pub(crate) const MAX_TILE: usize = 8 * 48;
 // f32 was checked at kc 256-512 × nc 480-960. See BENCHMARKS.md.
 
 impl GemmFloat for f64 {
+    fn direct_kernel() -> Option<DirectFn<f64>> {
+        match simd_level() {
+            #[cfg(target_arch = "x86_64")]
+            SimdLevel::Avx512 => Some(super::direct::x86::f64_avx512),
+            #[cfg(target_arch = "x86_64")]
+            SimdLevel::Avx2 => Some(super::direct::x86::f64_avx2),
+            _ => None,
+        }
+    }
+
     fn gemm_kernel() -> GemmKernel<f64> {
         static KERNEL: OnceLock<GemmKernel<f64>> = OnceLock::new();
         *KERNEL.get_or_init(|| match simd_level() {
@@ -119,6 +134,16 @@ impl GemmFloat for f64 {
 }
 
 impl GemmFloat for f32 {
+    fn direct_kernel() -> Option<DirectFn<f32>> {
+        match simd_level() {
+            #[cfg(target_arch = "x86_64")]
+            SimdLevel::Avx512 => Some(super::direct::x86::f32_avx512),
+            #[cfg(target_arch = "x86_64")]
+            SimdLevel::Avx2 => Some(super::direct::x86::f32_avx2),
+            _ => None,
+        }
+    }
+
     fn gemm_kernel() -> GemmKernel<f32> {
         static KERNEL: OnceLock<GemmKernel<f32>> = OnceLock::new();
         *KERNEL.get_or_init(|| match simd_level() {

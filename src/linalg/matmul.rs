@@ -1,6 +1,8 @@
 //! `matmul` on `NdArray`s: dtype promotion, stacks of matrices, and the hand-off of each
 //! matrix, with its strides as they are, to the float GEMM or the integer kernel.
 
+use std::borrow::Cow;
+
 use rayon::prelude::*;
 
 use super::gemm::{MatMut, gemm};
@@ -32,6 +34,9 @@ use crate::ufunc::{out_target, result_type};
 /// # Ok::<(), ndstride::Error>(())
 /// ```
 pub fn matmul(a: &NdArray, b: &NdArray) -> Result<NdArray> {
+    if let Some(product) = matrix_times_matrix(a, b) {
+        return product;
+    }
     let shape = MatmulShape::new(a.shape(), b.shape())?;
     let dtype = result_type(a.dtype(), b.dtype());
     let mut out = NdArray::for_overwrite(&shape.full_shape(), dtype)?;
@@ -40,7 +45,139 @@ pub fn matmul(a: &NdArray, b: &NdArray) -> Result<NdArray> {
     // SAFETY: `out` is fresh and solely owned, its layout is packed and in bounds, and every
     // element is written by `compute`.
     unsafe { compute(a, b, &shape, dtype, ptr.sub(layout.offset), &layout)? };
-    out.reshape(&shape.out_shape())
+    if shape.a_vector || shape.b_vector {
+        out.reshape(&shape.out_shape())
+    } else {
+        Ok(out)
+    }
+}
+
+/// The usual call, two matrices of one float dtype, handed straight to the GEMM; `None` for
+/// everything else (stacks, vectors, mixed or integer dtypes, misaligned views, mismatched
+/// shapes, whose errors the general path words). The general path's shape and stack handling
+/// cost as much as the arithmetic of a 16 × 16 product (BENCHMARKS.md, "matmul at n = 16 to
+/// 128").
+fn matrix_times_matrix(a: &NdArray, b: &NdArray) -> Option<Result<NdArray>> {
+    let (&[m, k], &[kb, n]) = (a.shape(), b.shape()) else {
+        return None;
+    };
+    if k != kb || a.dtype() != b.dtype() {
+        return None;
+    }
+    match a.dtype() {
+        DType::F64 => float_product::<f64>(a, b, m, k, n),
+        DType::F32 => float_product::<f32>(a, b, m, k, n),
+        _ => None,
+    }
+}
+
+/// [`matrix_times_matrix`] into an existing 2-D view of the operands' dtype.
+fn matrix_times_matrix_into<T: Element>(
+    a: &NdArray,
+    b: &NdArray,
+    out: &mut ArrayViewMut<'_, T>,
+) -> Option<Result<()>> {
+    let (&[m, k], &[kb, n]) = (a.shape(), b.shape()) else {
+        return None;
+    };
+    if k != kb || a.dtype() != T::DTYPE || b.dtype() != T::DTYPE || out.shape() != [m, n] {
+        return None;
+    }
+    let (base, layout) = out.raw_parts();
+    let (&[rs, cs], offset) = (&layout.strides[..], layout.offset) else {
+        return None;
+    };
+    // SAFETY: the view's offset is inside its buffer.
+    let ptr = unsafe { base.add(offset) };
+    match T::DTYPE {
+        // SAFETY: the view is exclusively borrowed, in bounds, element-aligned and free of
+        // self-overlap; its buffer has a single owner, so `a` and `b` (other handles) cannot
+        // share it.
+        DType::F64 => unsafe { float_product_into::<f64>(a, b, (m, k, n), (ptr, rs, cs)) },
+        // SAFETY: as above.
+        DType::F32 => unsafe { float_product_into::<f32>(a, b, (m, k, n), (ptr, rs, cs)) },
+        _ => None,
+    }
+}
+
+/// `c = a · b` for operands of element type `T` into the matrix at `ptr` with byte strides
+/// `rs`, `cs`; `None` (nothing written) when an operand is misaligned.
+///
+/// # Safety
+/// The `m × n` matrix at `ptr` is element-aligned, in bounds, free of self-overlap, shares no
+/// memory with `a` or `b`, and is the caller's alone.
+unsafe fn float_product_into<T: GemmFloat + bytemuck::Pod>(
+    a: &NdArray,
+    b: &NdArray,
+    (m, k, n): (usize, usize, usize),
+    (ptr, rs, cs): (*mut u8, isize, isize),
+) -> Option<Result<()>> {
+    let (a_mat, b_mat) = (matrix_ref::<T>(a)?, matrix_ref::<T>(b)?);
+    let isz = size_of::<T>() as isize;
+    let c = MatMut {
+        ptr: ptr.cast::<T>(),
+        rs: rs / isz,
+        cs: cs / isz,
+    };
+    // SAFETY: the caller's conditions on C; the operands are element-aligned matrices of the
+    // stated shapes.
+    unsafe { gemm(m, n, k, a_mat, b_mat, c, threads_for(1, m, n, k)) };
+    Some(Ok(()))
+}
+
+/// [`matrix_times_matrix`] for element type `T` (the dtype of both operands).
+fn float_product<T: GemmFloat + bytemuck::Pod>(
+    a: &NdArray,
+    b: &NdArray,
+    m: usize,
+    k: usize,
+    n: usize,
+) -> Option<Result<NdArray>> {
+    let (a_mat, b_mat) = (matrix_ref::<T>(a)?, matrix_ref::<T>(b)?);
+    let mut out = match NdArray::for_overwrite(&[m, n], T::DTYPE) {
+        Ok(out) => out,
+        Err(e) => return Some(Err(e)),
+    };
+    let c = match out.data_mut_ptr() {
+        Ok(ptr) => MatMut {
+            ptr: ptr.cast::<T>(),
+            rs: n as isize,
+            cs: 1,
+        },
+        Err(e) => return Some(Err(e)),
+    };
+    // SAFETY: `out` is fresh, solely owned and packed (m × n, row-major), so it shares no
+    // memory with `a` or `b` and nothing else touches it; the operands are element-aligned
+    // matrices of the stated shapes, in bounds as their layouts are.
+    unsafe { gemm(m, n, k, a_mat, b_mat, c, threads_for(1, m, n, k)) };
+    Some(Ok(out))
+}
+
+/// A 2-D array of element type `T` as a strided matrix in element units, or `None` where its
+/// data or strides are not element-aligned (possible with `as_strided_at`).
+fn matrix_ref<T>(x: &NdArray) -> Option<MatRef<T>> {
+    let isz = size_of::<T>() as isize;
+    let &[rs, cs] = x.strides() else {
+        return None;
+    };
+    let aligned =
+        (x.data_ptr() as usize).is_multiple_of(align_of::<T>()) && rs % isz == 0 && cs % isz == 0;
+    aligned.then(|| MatRef {
+        ptr: x.data_ptr().cast::<T>(),
+        rs: rs / isz,
+        cs: cs / isz,
+    })
+}
+
+/// Threads for `count` products of `m × k` by `k × n`: tiny products never ask rayon anything
+/// (its pool costs more than they do, and stays out of Miri's way).
+fn threads_for(count: usize, m: usize, n: usize, k: usize) -> usize {
+    let small = 2 * m * n * k < 1 << 20;
+    if small && count * m * n * k <= 1 << 20 {
+        1
+    } else {
+        rayon::current_num_threads()
+    }
 }
 
 /// `np.matmul(a, b, out=out)`: writes the product into an existing, possibly strided view
@@ -51,6 +188,9 @@ pub fn matmul_into<T: Element>(
     b: &NdArray,
     out: &mut ArrayViewMut<'_, T>,
 ) -> Result<()> {
+    if let Some(done) = matrix_times_matrix_into(a, b, out) {
+        return done;
+    }
     let shape = MatmulShape::new(a.shape(), b.shape())?;
     let dtype = result_type(a.dtype(), b.dtype());
     let target = out_target("matmul", dtype, T::DTYPE)?;
@@ -101,12 +241,22 @@ impl NdArray {
 
 /// An operand as `batch + (rows, cols)` with the batch axes broadcast, in `dtype`, and with
 /// element-aligned strides (a misaligned view, possible with `as_strided_at`, is copied).
-fn prepare(
-    x: &NdArray,
+/// An operand that is all of that already (the usual matrix) is borrowed as it is: a small
+/// product costs little more than building the views would.
+fn prepare<'x>(
+    x: &'x NdArray,
     dtype: DType,
     vector_axis: Option<usize>,
     full: &[usize],
-) -> Result<NdArray> {
+) -> Result<Cow<'x, NdArray>> {
+    let isz = dtype.itemsize() as isize;
+    let aligned = |x: &NdArray| {
+        (x.data_ptr() as usize).is_multiple_of(dtype.alignment())
+            && x.strides().iter().all(|s| s % isz == 0)
+    };
+    if x.dtype() == dtype && vector_axis.is_none() && x.shape() == full && aligned(x) {
+        return Ok(Cow::Borrowed(x));
+    }
     let mut x = if x.dtype() == dtype {
         x.clone()
     } else {
@@ -115,13 +265,10 @@ fn prepare(
     if let Some(axis) = vector_axis {
         x = x.expand_dims(axis as isize)?;
     }
-    let isz = dtype.itemsize() as isize;
-    let aligned = (x.data_ptr() as usize).is_multiple_of(dtype.alignment())
-        && x.strides().iter().all(|s| s % isz == 0);
-    if !aligned {
+    if !aligned(&x) {
         x = x.copy()?;
     }
-    x.broadcast_to(full)
+    x.broadcast_to(full).map(Cow::Owned)
 }
 
 /// Computes the product into the buffer at `base` laid out as `out` (`batch + (m, n)`).
@@ -236,14 +383,12 @@ impl Job<'_> {
         let MatmulShape { m, k, n, .. } = *self.shape;
         let count: usize = self.shape.batch.iter().product();
         let small = 2 * m * n * k < 1 << 20;
-        // Tiny products never ask rayon anything: its pool costs more than they do (and
-        // stays out of Miri's way).
-        let threads = if small && count * m * n * k <= 1 << 20 {
-            1
-        } else {
-            rayon::current_num_threads()
-        };
-        if count > 1 && small && threads > 1 {
+        let threads = threads_for(count, m, n, k);
+        if self.shape.batch.is_empty() {
+            let (a, b, c) = self.matrices::<T>(&[]);
+            // SAFETY: the one matrix; the caller's conditions cover the rest.
+            unsafe { kernel(m, n, k, a, b, c, threads) };
+        } else if count > 1 && small && threads > 1 {
             let entries: Vec<Vec<usize>> = IndexIter::new(&self.shape.batch).collect();
             let job = SendJob(self);
             entries.par_iter().for_each(|index| {

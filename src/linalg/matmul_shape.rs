@@ -3,7 +3,7 @@
 //! that broadcast, and the errors use NumPy's words.
 
 use crate::error::{Error, Result, shape_str_compact};
-use crate::layout::broadcast_shapes;
+use crate::layout::{Dims, broadcast_dims};
 
 /// NumPy's gufunc signature for matmul, quoted in its errors.
 const SIGNATURE: &str = "(n?,k),(k,m?)->(n?,m?)";
@@ -12,7 +12,7 @@ const SIGNATURE: &str = "(n?,k),(k,m?)->(n?,m?)";
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct MatmulShape {
     /// Broadcast stack shape (the leading axes of the output).
-    pub batch: Vec<usize>,
+    pub batch: Dims,
     pub m: usize,
     pub k: usize,
     pub n: usize,
@@ -54,7 +54,7 @@ impl MatmulShape {
                 ),
             ));
         }
-        let batch = broadcast_shapes(&[a_batch, b_batch]).map_err(|_| {
+        let batch = broadcast_dims(&[a_batch, b_batch]).map_err(|_| {
             let remap = |shape: &[usize], batch: &[usize]| {
                 let mut s = shape_str_compact(batch);
                 if !batch.is_empty() {
@@ -86,14 +86,14 @@ impl MatmulShape {
     }
 
     /// The computed shape: `batch + (m, n)`.
-    pub fn full_shape(&self) -> Vec<usize> {
+    pub fn full_shape(&self) -> Dims {
         let mut s = self.batch.clone();
         s.extend([self.m, self.n]);
         s
     }
 
     /// The shape NumPy returns: `batch + (m, n)` without the axes of 1-D operands.
-    pub fn out_shape(&self) -> Vec<usize> {
+    pub fn out_shape(&self) -> Dims {
         let mut s = self.batch.clone();
         if !self.a_vector {
             s.push(self.m);
@@ -156,7 +156,7 @@ mod tests {
 
     #[test]
     fn numpy_shapes_and_messages() {
-        let ok = |a: &[usize], b: &[usize]| MatmulShape::new(a, b).unwrap().out_shape();
+        let ok = |a: &[usize], b: &[usize]| MatmulShape::new(a, b).unwrap().out_shape().to_vec();
         assert_eq!(ok(&[2, 3], &[3]), vec![2]);
         assert_eq!(ok(&[3], &[3, 2]), vec![2]);
         assert_eq!(ok(&[3], &[3]), Vec::<usize>::new());

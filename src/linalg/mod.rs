@@ -3,11 +3,12 @@
 //! instruction set chosen at run time (AVX-512, AVX2, portable `wide`), and rayon over the
 //! row blocks.
 //!
-//! Files, lowest first: `kernels` (micro-kernels and their block sizes), `pack`
-//! (strided block → panel), `scratch` (aligned per-thread buffers), `gemm` (the blocked
-//! driver), `int_kernel` (integers and bool), `matmul_shape` (NumPy's shape rules), `matmul`
-//! (the `NdArray` entry points).
+//! Files, lowest first: `direct` (small products without packing), `kernels` (micro-kernels
+//! and their block sizes), `pack` (strided block → panel), `scratch` (aligned per-thread
+//! buffers), `gemm` (the blocked driver), `int_kernel` (integers and bool), `matmul_shape`
+//! (NumPy's shape rules), `matmul` (the `NdArray` entry points).
 
+mod direct;
 mod gemm;
 mod int_kernel;
 mod kernels;
