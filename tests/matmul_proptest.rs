@@ -280,6 +280,7 @@ fn every_small_tile_shape_reads_and_writes_only_its_own_elements() {
     // register tile (1 .. 8), every column count (1 .. 50 covers every vector count and
     // partial last vector for 4, 8 and 16 lanes), into a view inside a larger array whose
     // other elements must keep their values (masked stores past C's last column would not).
+    // A is row-major, Fortran-ordered or reversed: the kernel broadcasts it from any strides.
     for d in [DType::F64, DType::F32] {
         for m in 1..=17 {
             for n in 1..=50 {
@@ -291,14 +292,19 @@ fn every_small_tile_shape_reads_and_writes_only_its_own_elements() {
                         _ => matrix(&vals_a, m, k, d, 4),
                     };
                     // B: columns 1 .. n+1 of a wider matrix (row stride n + 2, off any
-                    // alignment), or one row broadcast (row stride 0).
-                    let b = if (m + n) % 2 == 0 {
-                        let vals_b = values(d, k * (n + 2), (m + n * 31 + k) as u64);
-                        matrix(&vals_b, k, n + 2, d, 0)
-                            .slice(s![.., 1..n + 1])
-                            .unwrap()
-                    } else {
-                        matrix(&values(d, k * n, (n * 17 + k) as u64), k, n, d, 5)
+                    // alignment), one row broadcast (row stride 0), or rows reversed (negative
+                    // row stride); its rows are unit-stride in all three.
+                    let b = match (m + n) % 3 {
+                        0 => {
+                            let vals_b = values(d, k * (n + 2), (m + n * 31 + k) as u64);
+                            matrix(&vals_b, k, n + 2, d, 0)
+                                .slice(s![.., 1..n + 1])
+                                .unwrap()
+                        }
+                        1 => matrix(&values(d, k * n, (n * 17 + k) as u64), k, n, d, 5),
+                        _ => matrix(&values(d, k * n, (n * 13 + k) as u64), k, n, d, 0)
+                            .flip(0)
+                            .unwrap(),
                     };
                     check(&matmul(&a, &b).unwrap(), &a, &b, d).unwrap();
                     let (got, untouched) = if d == DType::F64 {

@@ -1,4 +1,5 @@
-//! Small products read straight from the operands: no packing, no scratch, one thread.
+//! Small products read straight from the operands: no packing and no scratch. One call
+//! computes the rows of C it is given; `gemm` hands each thread its own rows.
 //!
 //! The packed path copies both operands into panels before the first multiply; for a small
 //! product that copy, the scratch buffers and the scratch tiles at C's edges cost as much as
@@ -19,9 +20,8 @@ use super::pack::MatRef;
 pub(crate) type DirectFn<T> = unsafe fn(usize, usize, usize, MatRef<T>, MatRef<T>, MatMut<T>);
 
 /// Products of at most this many multiply-adds (`m · n · k`) take the direct kernel when their
-/// operands suit it. Square products on an AVX2 Zen 3, both on 2 threads: the direct kernel
-/// was 1.12-1.40× the packed one from n = 64 to 192 in f32 and f64; at n = 256 f64 (B fills
-/// the 512 KiB L2) packing won (BENCHMARKS.md, "Measurements behind choices in the code").
+/// operands suit it: beyond it, every row block re-reads a B that no longer fits in L2, and
+/// packing won (BENCHMARKS.md, "Measurements behind choices in the code").
 pub(crate) const DIRECT_MAX_MULADDS: usize = 192 * 192 * 192;
 
 #[cfg(target_arch = "x86_64")]
