@@ -125,7 +125,8 @@ unsafe fn float_product_into<T: GemmFloat + bytemuck::Pod>(
     Some(Ok(()))
 }
 
-/// [`matrix_times_matrix`] for element type `T` (the dtype of both operands).
+/// [`matrix_times_matrix`] for element type `T` (the dtype of both operands), into a fresh
+/// C-ordered output.
 fn float_product<T: GemmFloat + bytemuck::Pod>(
     a: &NdArray,
     b: &NdArray,
@@ -133,24 +134,19 @@ fn float_product<T: GemmFloat + bytemuck::Pod>(
     k: usize,
     n: usize,
 ) -> Option<Result<NdArray>> {
-    let (a_mat, b_mat) = (matrix_ref::<T>(a)?, matrix_ref::<T>(b)?);
     let mut out = match NdArray::for_overwrite(&[m, n], T::DTYPE) {
         Ok(out) => out,
         Err(e) => return Some(Err(e)),
     };
-    let c = match out.data_mut_ptr() {
-        Ok(ptr) => MatMut {
-            ptr: ptr.cast::<T>(),
-            rs: n as isize,
-            cs: 1,
-        },
+    let ptr = match out.data_mut_ptr() {
+        Ok(ptr) => ptr,
         Err(e) => return Some(Err(e)),
     };
+    let isz = size_of::<T>() as isize;
     // SAFETY: `out` is fresh, solely owned and packed (m × n, row-major), so it shares no
-    // memory with `a` or `b` and nothing else touches it; the operands are element-aligned
-    // matrices of the stated shapes, in bounds as their layouts are.
-    unsafe { gemm(m, n, k, a_mat, b_mat, c, threads_for(1, m, n, k)) };
-    Some(Ok(out))
+    // memory with `a` or `b` and nothing else touches it.
+    let done = unsafe { float_product_into::<T>(a, b, (m, k, n), (ptr, n as isize * isz, isz)) };
+    done.map(|r| r.map(|()| out))
 }
 
 /// A 2-D array of element type `T` as a strided matrix in element units, or `None` where its
