@@ -48,6 +48,8 @@ const HEAP_SLACK: usize = BUFFER_ALIGN - MALLOC_ALIGN;
 /// Bytes in front of the data for the [`Header`]: a multiple of `BUFFER_ALIGN`, so the data
 /// that follow the header stay aligned.
 const HEADER_SIZE: usize = BUFFER_ALIGN;
+/// Zeroed buffers up to this many bytes come from `malloc` and a `memset` rather than `calloc`.
+const SMALL_ZEROED_BYTES: usize = 16 << 10;
 const _: () =
     assert!(size_of::<Header>() <= HEADER_SIZE && HEADER_SIZE.is_multiple_of(BUFFER_ALIGN));
 
@@ -147,10 +149,15 @@ impl Buffer {
     /// not), and writes the header with one handle.
     fn with_header(inline_len: usize, zero: bool, storage: Storage) -> Result<Buffer> {
         let layout = block_layout(inline_len)?;
+        // Small blocks are zeroed by hand: glibc's `calloc` skips the per-thread cache that
+        // serves `malloc`, and took longer than the `memset` it saves (perf of a 2×2 `zeros`
+        // and of small reductions, BENCHMARKS.md "1×1 to 64×64 against ndarray").
+        let zero_here = zero && inline_len <= SMALL_ZEROED_BYTES;
         // SAFETY: the layout has nonzero size (it includes the header). Uninitialised data
-        // bytes are only requested by `for_overwrite`, whose caller writes them all first.
+        // bytes are only requested by `for_overwrite`, whose caller writes them all first,
+        // and by small zeroed buffers, whose data bytes are zeroed below before any use.
         let block = unsafe {
-            if zero {
+            if zero && !zero_here {
                 alloc::alloc_zeroed(layout)
             } else {
                 alloc::alloc(layout)
@@ -174,6 +181,12 @@ impl Buffer {
                 lead,
                 storage,
             });
+            if zero_here {
+                header
+                    .cast::<u8>()
+                    .add(HEADER_SIZE)
+                    .write_bytes(0, inline_len);
+            }
             header
         };
         Ok(Buffer { header })

@@ -284,8 +284,8 @@ unsafe fn run_planned<const N: usize, K: Kernel<N>>(
 }
 
 /// Walks axes `r` (small input step) and `c` (the output's inner axis) in `TILE × TILE` blocks,
-/// calling the kernel on runs of up to `TILE` along `c`. On AVX-512, an input with 8-byte
-/// elements that is contiguous along `r` is first transposed into a tile buffer, so the
+/// calling the kernel on runs of up to `TILE` along `c`. On AVX2 and AVX-512, an input with
+/// 8-byte elements that is contiguous along `r` is first transposed into a tile buffer, so the
 /// kernel reads it contiguously; and every operand's next tile is prefetched.
 ///
 /// # Safety
@@ -303,7 +303,7 @@ unsafe fn run_tiles<const N: usize, K: Kernel<N>>(
     let cs: [isize; N] = std::array::from_fn(|k| st(k + 1, c));
     // Inputs re-ordered through a tile buffer: 8-byte elements, contiguous along `r`.
     let sizes = kernel.input_sizes();
-    let vector_transpose = cfg!(target_arch = "x86_64") && simd_level() == SimdLevel::Avx512;
+    let vector_transpose = cfg!(target_arch = "x86_64") && simd_level() != SimdLevel::Portable;
     let buffered: [bool; N] = std::array::from_fn(|k| {
         vector_transpose && sizes[k] == 8 && st(k + 1, r) == 8 && cs[k].unsigned_abs() > 64
     });

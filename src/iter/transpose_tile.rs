@@ -4,8 +4,9 @@
 //! Reading such an operand directly means one element per 64-byte line per step of the inner
 //! loop: the tiles keep those lines in L1, but every element is still a separate scalar
 //! load. Here eight lines at a time are loaded as eight vectors and transposed in registers
-//! (24 shuffles per 8 × 8 block) on AVX-512; other instruction sets and the ragged edges of
-//! a tile copy element by element.
+//! (24 shuffles per 8 × 8 block) on AVX-512, four lines as four vectors (8 shuffles per
+//! 4 × 4 block) on AVX2; the portable build and the ragged edges of a tile copy element by
+//! element.
 
 use super::elementwise::TILE;
 
@@ -32,15 +33,9 @@ pub(crate) unsafe fn transpose_into(
     cols: usize,
 ) {
     debug_assert!(rows <= TILE && cols <= TILE);
-    let (full_r, full_c) = (rows / 8 * 8, cols / 8 * 8);
-    let mut done = false;
-    #[cfg(target_arch = "x86_64")]
-    if crate::cpu::simd_level() == crate::cpu::SimdLevel::Avx512 {
-        // SAFETY: AVX-512 F is present (simd_level); the blocks read lie inside the
-        // caller's rows × cols elements.
-        unsafe { avx512::blocks(buf, src, col_stride, full_r, full_c) };
-        done = true;
-    }
+    // The top-left corner of whole vector blocks, transposed in registers.
+    // SAFETY: forwarded: the caller's rows × cols elements are readable.
+    let (full_r, full_c) = unsafe { vector_blocks(buf, src, col_stride, rows, cols) };
     let element = |r: usize, c: usize| {
         // SAFETY: r < rows, c < cols: inside the caller's readable elements.
         unsafe {
@@ -49,11 +44,45 @@ pub(crate) unsafe fn transpose_into(
     };
     for c in 0..cols {
         // With the vector blocks done, only the ragged right and bottom edges are left.
-        let r_from = if done && c < full_c { full_r } else { 0 };
+        let r_from = if c < full_c { full_r } else { 0 };
         for r in r_from..rows {
             buf.0[r * TILE + c] = element(r, c);
         }
     }
+}
+
+/// Transposes the `8 × 8` (AVX-512) or `4 × 4` (AVX2) blocks of the top-left corner of the
+/// tile into `buf` and returns the corner's size; `(0, 0)` where there are no vectors.
+///
+/// # Safety
+/// As [`transpose_into`].
+unsafe fn vector_blocks(
+    buf: &mut TileBuffer,
+    src: *const u8,
+    col_stride: isize,
+    rows: usize,
+    cols: usize,
+) -> (usize, usize) {
+    #[cfg(target_arch = "x86_64")]
+    match crate::cpu::simd_level() {
+        crate::cpu::SimdLevel::Avx512 => {
+            let corner = (rows / 8 * 8, cols / 8 * 8);
+            // SAFETY: AVX-512 F is present (simd_level); the blocks read lie inside the
+            // caller's rows × cols elements.
+            unsafe { avx512::blocks(buf, src, col_stride, corner.0, corner.1) };
+            return corner;
+        }
+        crate::cpu::SimdLevel::Avx2 => {
+            let corner = (rows / 4 * 4, cols / 4 * 4);
+            // SAFETY: AVX is present (simd_level's AVX2 level implies it); the blocks read lie
+            // inside the caller's rows × cols elements.
+            unsafe { avx2::blocks(buf, src, col_stride, corner.0, corner.1) };
+            return corner;
+        }
+        crate::cpu::SimdLevel::Portable => {}
+    }
+    let _ = (buf, src, col_stride, rows, cols);
+    (0, 0)
 }
 
 /// Asks for the lines of `runs` runs of `run_bytes` bytes, `stride` apart, ahead of their
@@ -148,6 +177,50 @@ mod avx512 {
             _mm512_shuffle_f64x2::<ODD>(x[1], y[1]),
             _mm512_shuffle_f64x2::<ODD>(x[3], y[3]),
         ]
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::{TILE, TileBuffer};
+    use std::arch::x86_64::*;
+
+    /// The `4 × 4` blocks of the top-left `full_r × full_c` corner (multiples of 4).
+    #[target_feature(enable = "avx")]
+    pub(super) unsafe fn blocks(
+        buf: &mut TileBuffer,
+        src: *const u8,
+        col_stride: isize,
+        full_r: usize,
+        full_c: usize,
+    ) {
+        for r0 in (0..full_r).step_by(4) {
+            for c0 in (0..full_c).step_by(4) {
+                // v[j] = rows r0 .. r0 + 4 of column c0 + j (contiguous in the source).
+                // SAFETY: inside the caller's rows × cols elements.
+                let v: [__m256d; 4] = std::array::from_fn(|j| unsafe {
+                    _mm256_loadu_pd(
+                        src.offset(r0 as isize * 8 + (c0 + j) as isize * col_stride) as *const f64
+                    )
+                });
+                // Pairs of elements, then 128-bit halves: w[i][j] = v[j][i].
+                let lo01 = _mm256_unpacklo_pd(v[0], v[1]);
+                let hi01 = _mm256_unpackhi_pd(v[0], v[1]);
+                let lo23 = _mm256_unpacklo_pd(v[2], v[3]);
+                let hi23 = _mm256_unpackhi_pd(v[2], v[3]);
+                let w = [
+                    _mm256_permute2f128_pd::<0x20>(lo01, lo23),
+                    _mm256_permute2f128_pd::<0x20>(hi01, hi23),
+                    _mm256_permute2f128_pd::<0x31>(lo01, lo23),
+                    _mm256_permute2f128_pd::<0x31>(hi01, hi23),
+                ];
+                for (i, row) in w.iter().enumerate() {
+                    let at = (r0 + i) * TILE + c0;
+                    // SAFETY: at + 4 ≤ (r0 + 3)·TILE + c0 + 4 ≤ TILE², inside the buffer.
+                    unsafe { _mm256_storeu_pd(buf.0.as_mut_ptr().add(at) as *mut f64, *row) };
+                }
+            }
+        }
     }
 }
 

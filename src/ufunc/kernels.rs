@@ -39,14 +39,17 @@ impl<A, O, F> Map1<A, O, F> {
     }
 }
 
-impl<A: Copy, O: Copy, F: Fn(A) -> O + Sync> Kernel<1> for Map1<A, O, F> {
+impl<A: Copy, O: bytemuck::Pod, F: Fn(A) -> O + Sync> Kernel<1> for Map1<A, O, F> {
     #[inline]
     unsafe fn run(&self, out: *mut u8, os: isize, ins: [*const u8; 1], is: [isize; 1], n: usize) {
-        let (sa, so) = (size_of::<A>() as isize, size_of::<O>() as isize);
         // SAFETY: the engine guarantees n in-bounds, non-overlapping positions; the slices are
         // only formed for contiguous runs at aligned addresses.
         unsafe {
-            if os == so && is[0] == sa && aligned::<O>(out) && aligned::<A>(ins[0]) {
+            if unit_step::<O>(os, n)
+                && unit_step::<A>(is[0], n)
+                && aligned::<O>(out)
+                && aligned::<A>(ins[0])
+            {
                 let a = std::slice::from_raw_parts(ins[0] as *const A, n);
                 let o = std::slice::from_raw_parts_mut(out as *mut O, n);
                 if self.compute_bound {
@@ -54,6 +57,8 @@ impl<A: Copy, O: Copy, F: Fn(A) -> O + Sync> Kernel<1> for Map1<A, O, F> {
                 } else {
                     map1_streaming(a, o, &self.f);
                 }
+            } else if self.compute_bound {
+                map1_strided(out, os, ins[0], is[0], n, &self.f);
             } else {
                 for i in 0..n as isize {
                     let v = (self.f)((ins[0].offset(i * is[0]) as *const A).read_unaligned());
@@ -65,6 +70,64 @@ impl<A: Copy, O: Copy, F: Fn(A) -> O + Sync> Kernel<1> for Map1<A, O, F> {
     fn input_sizes(&self) -> [usize; 1] {
         [size_of::<A>()]
     }
+}
+
+/// Elements per block of [`map1_strided`]: 2 KiB of float64 on each side, in L1.
+const STRIDED_BLOCK: usize = 256;
+
+/// `f` over a strided run, in blocks: gathered into a buffer, mapped by the dispatched
+/// [`map1`] (vectorised, with the instruction set's FMA), scattered back. Calling an
+/// expensive `f` element by element here would compile it for the baseline target, where
+/// `mul_add` is a libm call (BENCHMARKS.md, "1×1 to 64×64 against ndarray").
+///
+/// # Safety
+/// `n` elements of `A` at `a + i·sa` are readable and `n` of `O` at `out + i·so` writable and
+/// disjoint from them.
+unsafe fn map1_strided<A: Copy, O: bytemuck::Pod, F: Fn(A) -> O>(
+    out: *mut u8,
+    so: isize,
+    a: *const u8,
+    sa: isize,
+    n: usize,
+    f: &F,
+) {
+    let mut src = [std::mem::MaybeUninit::<A>::uninit(); STRIDED_BLOCK];
+    let mut dst = [std::mem::MaybeUninit::<O>::uninit(); STRIDED_BLOCK];
+    let mut done = 0;
+    while done < n {
+        let len = (n - done).min(STRIDED_BLOCK);
+        for (k, slot) in src[..len].iter_mut().enumerate() {
+            let i = (done + k) as isize;
+            // SAFETY: element `done + k < n` of the run, readable by the contract.
+            slot.write(unsafe { (a.offset(i * sa) as *const A).read_unaligned() });
+        }
+        // The output slots are initialised too, so that `y` is a slice of valid values
+        // (zeroing only `len` of them: the whole block would cost more than a short run).
+        for slot in &mut dst[..len] {
+            slot.write(O::zeroed());
+        }
+        // SAFETY: the first `len` slots of both were written just above; `MaybeUninit<T>`
+        // has `T`'s layout.
+        let (x, y) = unsafe {
+            (
+                std::slice::from_raw_parts(src.as_ptr() as *const A, len),
+                std::slice::from_raw_parts_mut(dst.as_mut_ptr() as *mut O, len),
+            )
+        };
+        map1(x, y, f);
+        for (k, &v) in y.iter().enumerate() {
+            let i = (done + k) as isize;
+            // SAFETY: element `done + k < n` of the output run, writable by the contract.
+            unsafe { (out.offset(i * so) as *mut O).write_unaligned(v) };
+        }
+        done += len;
+    }
+}
+
+/// True when a run of `n` elements at byte step `step` is packed: the step is the element
+/// size, or there is at most one element (whose step the engine leaves at 0).
+fn unit_step<T>(step: isize, n: usize) -> bool {
+    n <= 1 || step == size_of::<T>() as isize
 }
 
 /// `out = f(a, b)`.
@@ -82,22 +145,17 @@ impl<A, B, O, F> Map2<A, B, O, F> {
 impl<A: Copy, B: Copy, O: bytemuck::Pod, F: Fn(A, B) -> O + Sync> Kernel<2> for Map2<A, B, O, F> {
     #[inline]
     unsafe fn run(&self, out: *mut u8, os: isize, ins: [*const u8; 2], is: [isize; 2], n: usize) {
-        let (sa, sb, so) = (
-            size_of::<A>() as isize,
-            size_of::<B>() as isize,
-            size_of::<O>() as isize,
-        );
         let f = &self.f;
         // SAFETY: as in Map1.
         unsafe {
-            let out_ok = os == so && aligned::<O>(out);
-            let a_ok = is[0] == sa && aligned::<A>(ins[0]);
-            let b_ok = is[1] == sb && aligned::<B>(ins[1]);
+            let out_ok = unit_step::<O>(os, n) && aligned::<O>(out);
+            let a_ok = unit_step::<A>(is[0], n) && aligned::<A>(ins[0]);
+            let b_ok = unit_step::<B>(is[1], n) && aligned::<B>(ins[1]);
             if out_ok && a_ok && b_ok {
                 let a = std::slice::from_raw_parts(ins[0] as *const A, n);
                 let b = std::slice::from_raw_parts(ins[1] as *const B, n);
                 let o = std::slice::from_raw_parts_mut(out as *mut O, n);
-                if n.saturating_mul(so as usize) >= NONTEMPORAL_MIN_BYTES {
+                if n.saturating_mul(size_of::<O>()) >= NONTEMPORAL_MIN_BYTES {
                     map2_nontemporal(a, b, o, f);
                 } else {
                     map2_streaming(a, b, o, f);
@@ -180,5 +238,38 @@ impl<A: Copy, B: Copy, C: Copy, O: Copy, F: Fn(A, B, C) -> O + Sync> Kernel<3>
     }
     fn input_sizes(&self) -> [usize; 3] {
         [size_of::<A>(), size_of::<B>(), size_of::<C>()]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{DType, NdArray, Order};
+
+    #[test]
+    fn expensive_functions_of_strided_operands_match_the_packed_result() {
+        // 20 × 15 transposed (300 elements: a full block of 256 and a partial one), a
+        // reversed row, and one element (whose run the engine gives the step 0).
+        let a = NdArray::arange(300, DType::F64)
+            .unwrap()
+            .reshape(&[15, 20])
+            .unwrap()
+            .t();
+        let reversed = NdArray::arange(7, DType::F64).unwrap().flip(0).unwrap();
+        let one = NdArray::full_f64(&[1, 1], 0.25, DType::F64).unwrap();
+        for x in [a, reversed, one] {
+            let packed = x.to_contiguous(Order::C);
+            for (got, want) in [
+                (x.exp().unwrap(), packed.exp().unwrap()),
+                (x.sqrt().unwrap(), packed.sqrt().unwrap()),
+            ] {
+                assert_eq!(
+                    got.to_vec::<f64>().unwrap(),
+                    want.to_vec::<f64>().unwrap(),
+                    "shape {:?}, strides {:?}",
+                    x.shape(),
+                    x.strides()
+                );
+            }
+        }
     }
 }

@@ -56,7 +56,7 @@ pub(super) fn reduce_typed<T: Scalar>(
         .collect();
     let red_empty = shape.iter().zip(reduced).any(|(d, r)| *r && *d == 0);
     let mut out = match kind {
-        // Zero is all-zero bytes in every numeric dtype: calloc'd memory, nothing to fill.
+        // Zero is all-zero bytes in every numeric dtype: a zeroed buffer, nothing to fill.
         Combiner::Sum => NdArray::zeros(&kept, T::DTYPE)?,
         Combiner::Prod => NdArray::full::<T>(&kept, T::ONE)?,
         Combiner::Min | Combiner::Max | Combiner::Fmin | Combiner::Fmax => {
