@@ -145,10 +145,10 @@ pub fn binary(op: BinaryOp, a: &NdArray, b: &NdArray) -> Result<NdArray> {
     let shape = broadcast_dims(&[a.shape(), b.shape()])?;
     let (loop_dt, out_dt) = op.dtypes(a.dtype(), b.dtype())?;
     let mut out = NdArray::for_overwrite(&shape, out_dt)?;
-    let layout = out.layout().clone();
     let ptr = out.data_mut_ptr()?;
-    // SAFETY: `out` is fresh, solely owned, packed, and every element is written below.
-    unsafe { run_into(op, a, b, loop_dt, ptr, &layout)? };
+    // SAFETY: `out` is fresh, solely owned, packed at offset 0 (so `ptr` is also its
+    // buffer's start), and every element is written below.
+    unsafe { run_into(op, a, b, loop_dt, ptr, out.layout())? };
     Ok(out)
 }
 

@@ -51,13 +51,13 @@ impl NdArray {
         if self.is_empty() {
             return Ok(out);
         }
-        let strides = out.strides().to_vec();
         let ptr = out.data_mut_ptr()?;
+        let strides = out.strides();
         let ins = [(self.data_ptr(), self.strides())];
         let bytes = size_of::<T>() + size_of::<U>();
         // SAFETY: `out` is fresh, solely owned and packed in this array's shape, every element
         // written by the engine; this array is in bounds of its buffer, distinct from `out`'s.
-        unsafe { elementwise::run(self.shape(), ptr, &strides, ins, bytes, &Map1::new(f)) };
+        unsafe { elementwise::run(self.shape(), ptr, strides, ins, bytes, &Map1::new(f)) };
         Ok(out)
     }
 
@@ -91,12 +91,12 @@ pub fn zip_map<A: Element, B: Element, O: Element>(
     if out.is_empty() {
         return Ok(out);
     }
-    let strides = out.strides().to_vec();
     let ptr = out.data_mut_ptr()?;
+    let strides = out.strides();
     let ins = [(a.data_ptr(), a.strides()), (b.data_ptr(), b.strides())];
     let bytes = size_of::<A>() + size_of::<B>() + size_of::<O>();
     // SAFETY: as in `mapv`, with both inputs broadcast to the output's shape.
-    unsafe { elementwise::run(&shape, ptr, &strides, ins, bytes, &Map2::new(f)) };
+    unsafe { elementwise::run(&shape, ptr, strides, ins, bytes, &Map2::new(f)) };
     Ok(out)
 }
 
@@ -120,8 +120,8 @@ pub fn zip_map3<A: Element, B: Element, C: Element, O: Element>(
     if out.is_empty() {
         return Ok(out);
     }
-    let strides = out.strides().to_vec();
     let ptr = out.data_mut_ptr()?;
+    let strides = out.strides();
     let ins = [
         (a.data_ptr(), a.strides()),
         (b.data_ptr(), b.strides()),
@@ -129,7 +129,7 @@ pub fn zip_map3<A: Element, B: Element, C: Element, O: Element>(
     ];
     let bytes = size_of::<A>() + size_of::<B>() + size_of::<C>() + size_of::<O>();
     // SAFETY: as in `zip_map`.
-    unsafe { elementwise::run(&shape, ptr, &strides, ins, bytes, &Map3::new(f)) };
+    unsafe { elementwise::run(&shape, ptr, strides, ins, bytes, &Map3::new(f)) };
     Ok(out)
 }
 

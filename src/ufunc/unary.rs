@@ -186,20 +186,22 @@ fn with_output(
     out_dt: DType,
     body: impl FnOnce(&UnaryCall<'_>),
 ) -> Result<NdArray> {
+    // Borrowed when no cast is needed: cloning the handle (a count up and down) and its
+    // layout was a visible part of a 1 × 1 call.
     let a = if a.dtype() == loop_dt {
-        a.clone()
+        std::borrow::Cow::Borrowed(a)
     } else {
-        a.astype(loop_dt)?
+        std::borrow::Cow::Owned(a.astype(loop_dt)?)
     };
     let mut out = NdArray::for_overwrite(a.shape(), out_dt)?;
     if a.is_empty() {
         return Ok(out);
     }
-    let strides = out.strides().to_vec();
+    let ptr = out.data_mut_ptr()?;
     let call = UnaryCall {
         a: &a,
-        out: out.data_mut_ptr()?,
-        out_strides: &strides,
+        out: ptr,
+        out_strides: out.strides(),
     };
     // `out` is fresh, solely owned and packed with `a`'s shape; `body` writes every element
     // through the engine, and `a` is in bounds of its own buffer.
