@@ -259,6 +259,58 @@ mod tests {
         }
     }
 
+    /// Each instruction set's blocks on their own, whichever level the machine runs: an
+    /// AVX-512 machine still checks the AVX2 blocks that an AVX2 machine would use.
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn every_instruction_sets_blocks_land_in_row_major_order() {
+        let ld = 41;
+        let src: Vec<u64> = (0..ld * TILE)
+            .map(|k| ((k % ld) * 1000 + k / ld) as u64)
+            .collect();
+        let check = |buf: &TileBuffer, rows: usize, cols: usize, what: &str| {
+            for r in 0..rows {
+                for c in 0..cols {
+                    assert_eq!(
+                        buf.0[r * TILE + c],
+                        (r * 1000 + c) as u64,
+                        "{what} at ({r},{c})"
+                    );
+                }
+            }
+        };
+        for (rows, cols) in [(32, 32), (8, 24), (4, 4), (16, 8)] {
+            if std::arch::is_x86_feature_detected!("avx") {
+                let mut buf = TileBuffer::new();
+                // SAFETY: AVX is present; rows ≤ ld and cols ≤ TILE columns lie inside `src`.
+                unsafe {
+                    avx2::blocks(
+                        &mut buf,
+                        src.as_ptr() as *const u8,
+                        ld as isize * 8,
+                        rows,
+                        cols,
+                    )
+                };
+                check(&buf, rows, cols, "AVX2 blocks");
+            }
+            if std::arch::is_x86_feature_detected!("avx512f") && rows % 8 == 0 && cols % 8 == 0 {
+                let mut buf = TileBuffer::new();
+                // SAFETY: AVX-512 F is present; as above.
+                unsafe {
+                    avx512::blocks(
+                        &mut buf,
+                        src.as_ptr() as *const u8,
+                        ld as isize * 8,
+                        rows,
+                        cols,
+                    )
+                };
+                check(&buf, rows, cols, "AVX-512 blocks");
+            }
+        }
+    }
+
     #[test]
     fn transposed_operands_with_partial_tiles_small_enough_for_miri() {
         // 40 × 37: one full and one ragged tile each way, with the next-tile prefetches.
