@@ -78,7 +78,7 @@ const STRIDED_BLOCK: usize = 256;
 /// `f` over a strided run, in blocks: gathered into a buffer, mapped by the dispatched
 /// [`map1`] (vectorised, with the instruction set's FMA), scattered back. Calling an
 /// expensive `f` element by element here would compile it for the baseline target, where
-/// `mul_add` is a libm call (BENCHMARKS.md, "1×1 to 64×64 against ndarray").
+/// `mul_add` is a call to the software `fma` (BENCHMARKS.md, "1×1 to 64×64 against ndarray").
 ///
 /// # Safety
 /// `n` elements of `A` at `a + i·sa` are readable and `n` of `O` at `out + i·so` writable and
