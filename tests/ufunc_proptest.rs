@@ -228,6 +228,21 @@ fn make(vals: &[f64], shape: &[usize], dtype: DType, layout: u8) -> NdArray {
     }
 }
 
+/// std's value of a float function at `x`, in float32 when `single` (one table for both types).
+fn std_float_function(op: UnaryOp, x: f64, single: bool) -> f64 {
+    macro_rules! table {
+        ($($op:ident => $f:ident),*) => {
+            match op {
+                $(UnaryOp::$op => if single { (x as f32).$f() as f64 } else { x.$f() },)*
+                _ => unreachable!("{op:?} is not a float function"),
+            }
+        };
+    }
+    table!(Sqrt => sqrt, Log => ln, Sin => sin, Cos => cos, Tanh => tanh, Log1p => ln_1p,
+        Expm1 => exp_m1, Log2 => log2, Log10 => log10, Tan => tan, Arcsin => asin,
+        Arccos => acos, Arctan => atan, Sinh => sinh, Cosh => cosh)
+}
+
 fn broadcast_pair() -> impl Strategy<Value = (Vec<usize>, Vec<usize>)> {
     prop::collection::vec((0usize..5, 0u8..4), 0..4).prop_map(|dims| {
         let full: Vec<usize> = dims.iter().map(|d| d.0).collect();
@@ -381,8 +396,9 @@ proptest! {
         }
     }
 
-    /// The float functions on strided operands (transposed, every other column, reversed
-    /// rows) long enough to take several blocks of the strided path (256 elements): each
+    /// The float functions on strided operands (transposed, every other column; reversed rows,
+    /// whose rows stay packed runs) long enough to take several blocks of the strided path
+    /// (256 elements): each
     /// element must be the one std (or, for exp, the contiguous vectorised kernel) gives for
     /// the element at the same index, so a block that reads or writes the wrong positions fails.
     #[test]
@@ -416,23 +432,7 @@ proptest! {
             let want = if op == UnaryOp::Exp {
                 vectorised[i]
             } else {
-                let f: fn(f64) -> f64 = match op {
-                    UnaryOp::Sqrt => f64::sqrt, UnaryOp::Log => f64::ln, UnaryOp::Sin => f64::sin,
-                    UnaryOp::Cos => f64::cos, UnaryOp::Tanh => f64::tanh, UnaryOp::Log1p => f64::ln_1p,
-                    UnaryOp::Expm1 => f64::exp_m1, UnaryOp::Log2 => f64::log2, UnaryOp::Log10 => f64::log10,
-                    UnaryOp::Tan => f64::tan, UnaryOp::Arcsin => f64::asin, UnaryOp::Arccos => f64::acos,
-                    UnaryOp::Arctan => f64::atan, UnaryOp::Sinh => f64::sinh, UnaryOp::Cosh => f64::cosh,
-                    _ => unreachable!("{op:?} is not a float function"),
-                };
-                let g32: fn(f32) -> f32 = match op {
-                    UnaryOp::Sqrt => f32::sqrt, UnaryOp::Log => f32::ln, UnaryOp::Sin => f32::sin,
-                    UnaryOp::Cos => f32::cos, UnaryOp::Tanh => f32::tanh, UnaryOp::Log1p => f32::ln_1p,
-                    UnaryOp::Expm1 => f32::exp_m1, UnaryOp::Log2 => f32::log2, UnaryOp::Log10 => f32::log10,
-                    UnaryOp::Tan => f32::tan, UnaryOp::Arcsin => f32::asin, UnaryOp::Arccos => f32::acos,
-                    UnaryOp::Arctan => f32::atan, UnaryOp::Sinh => f32::sinh, UnaryOp::Cosh => f32::cosh,
-                    _ => unreachable!(),
-                };
-                if single { g32(x as f32) as f64 } else { f(x) }
+                std_float_function(op, x, single)
             };
             prop_assert!(same(g, want, d, false), "{:?} {} layout {} element {}: got {} want {} for {}", op, d, layout, i, g, want, x);
         }
