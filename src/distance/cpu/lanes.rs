@@ -24,8 +24,8 @@ pub(crate) fn lane_sum(a: &[f64], b: &[f64], f: impl Fn(f64, f64) -> f64) -> f64
 
 // fdlibm's reduction and minimax coefficients (as bit patterns, exactly as published) for log(1 + f) = f − f²/2 + s·(f²/2 + R(s²)),
 // s = f / (2 + f), on [√2/2 − 1, √2 − 1]; error below one ulp.
-const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
-const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
+pub(crate) const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
+pub(crate) const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
 const LG1: f64 = f64::from_bits(0x3fe5_5555_5555_5593);
 const LG2: f64 = f64::from_bits(0x3fd9_9999_9997_fa04);
 const LG3: f64 = f64::from_bits(0x3fd2_4924_9422_9359);
@@ -52,20 +52,86 @@ const TWO_54: f64 = 18_014_398_509_481_984.0;
 pub(crate) fn ln_positive(x: f64) -> f64 {
     let tiny = x < f64::MIN_POSITIVE;
     let x = if tiny { x * TWO_54 } else { x };
+    let (k, f) = reduce_normal(x);
+    let k = k - if tiny { 54.0 } else { 0.0 };
+    let (hi, lo) = ln_parts(k, f);
+    lo + hi
+}
+
+/// `ln x = hi + lo` for a normal positive `x`, with `hi = k·ln2_hi` for the exponent `k`
+/// (exact: `ln2_hi` has 32 significant bits) and `lo = k·ln2_lo + ln(1 + f)` for the
+/// reduced mantissa `1 + f` in [√2/2, √2), so `|lo| < 0.35` plus `|k|·2e-10`. Two such
+/// splits subtract without the cancellation of `ln x − ln y`: `hi_x − hi_y` is exact, and
+/// `lo`'s rounding error is below 6e-17 whatever `|ln x|`. `lo + hi` is [`ln_positive`]'s
+/// value, bit for bit. Zero gives finite parts (of `ln 2^-1023`); subnormal, negative and
+/// non-finite inputs give unspecified ones.
+#[inline(always)]
+pub(crate) fn ln_split_normal(x: f64) -> (f64, f64) {
+    let (k, f) = reduce_normal(x);
+    ln_parts(k, f)
+}
+
+/// `x = 2^k·(1 + f)` with `1 + f` in [√2/2, √2), for a normal positive `x`.
+#[inline(always)]
+pub(crate) fn reduce_normal(x: f64) -> (f64, f64) {
     let bits = x.to_bits().wrapping_add(CARRY_AT_SQRT2);
     let exponent = bits >> 52;
-    let k =
-        f64::from_bits(EXP_AS_INT | exponent) - (TWO_52 + 1023.0) - if tiny { 54.0 } else { 0.0 };
+    let k = f64::from_bits(EXP_AS_INT | exponent) - (TWO_52 + 1023.0);
     let m = f64::from_bits((bits & MANTISSA) + SQRT_HALF_HI);
-    let f = m - 1.0;
+    (k, m - 1.0)
+}
+
+/// fdlibm's pieces of `ln(1 + f) = f − half_f2 + s·half_f2_plus_r` for `f` in
+/// [√2/2 − 1, √2 − 1].
+pub(crate) struct Log1pParts {
+    /// `f²/2`.
+    pub half_f2: f64,
+    /// `f / (2 + f)`.
+    pub s: f64,
+    /// `f²/2 + R(s²)`.
+    pub half_f2_plus_r: f64,
+}
+
+/// [`Log1pParts`] of `f`.
+#[inline(always)]
+pub(crate) fn log1p_parts(f: f64) -> Log1pParts {
+    log1p_parts_given(f, log1p_quotient(f))
+}
+
+/// `s = f / (2 + f)`, the one division of [`log1p_parts`], for callers that schedule it
+/// apart from the polynomial.
+#[inline(always)]
+pub(crate) fn log1p_quotient(f: f64) -> f64 {
+    f / (2.0 + f)
+}
+
+/// [`Log1pParts`] of `f` given its [`log1p_quotient`] `s`. fdlibm's polynomial
+/// `R(z) = Σ LGi·zⁱ` is evaluated in Estrin's scheme with fused multiply-adds rather than in
+/// fdlibm's two Horner chains: callers are bound by the latency of this chain.
+#[inline(always)]
+pub(crate) fn log1p_parts_given(f: f64, s: f64) -> Log1pParts {
     let half_f2 = 0.5 * f * f;
-    let s = f / (2.0 + f);
     let z = s * s;
-    let w = z * z;
-    let even = w * (LG2 + w * (LG4 + w * LG6));
-    let odd = z * (LG1 + w * (LG3 + w * (LG5 + w * LG7)));
-    let r = odd + even;
-    s * (half_f2 + r) + k * LN2_LO - half_f2 + f + k * LN2_HI
+    let z2 = z * z;
+    let low = LG2.mul_add(z, LG1);
+    let mid = LG4.mul_add(z, LG3);
+    let high = LG7.mul_add(z2, LG6.mul_add(z, LG5));
+    let inner = high.mul_add(z2 * z2, mid.mul_add(z2, low));
+    Log1pParts {
+        half_f2,
+        s,
+        half_f2_plus_r: inner.mul_add(z, half_f2),
+    }
+}
+
+/// `ln(2^k·(1 + f))` as `(k·ln2_hi, the rest)`.
+#[inline(always)]
+fn ln_parts(k: f64, f: f64) -> (f64, f64) {
+    let l = log1p_parts(f);
+    (
+        k * LN2_HI,
+        l.s.mul_add(l.half_f2_plus_r, k * LN2_LO) - l.half_f2 + f,
+    )
 }
 
 /// `x^e` for `x ≥ 0` (or NaN) and a finite `e > 0`, as `exp(e·ln x)`, branch-free so that
