@@ -6,7 +6,7 @@ mod common;
 
 use common::{files_in, matrix};
 use ndstride::distance::{
-    CdistOptions, Metric, Strategy, argmin_min, cdist_chunked, cdist_to_npy, cdist_with,
+    CdistOptions, Metric, Strategy, argmin_min, cdist_chunked, cdist_to_npy, cdist_with, knn_with,
     radius_count, radius_neighbors,
 };
 use ndstride::io::{NpyWriter, load_npy, load_npy_mmap, save_npy};
@@ -78,6 +78,63 @@ proptest! {
             }
             // The same refusal (e.g. seuclidean of a single row), as one-shot cdist.
             Err(e) => prop_assert_eq!(result.unwrap_err().to_string(), e.to_string()),
+        }
+    }
+}
+
+/// Bray–Curtis takes one of two kernels, which round differently: cityblock over row sums
+/// when no element of either operand is negative, a kernel with both sums otherwise. The job
+/// chooses once for the whole problem, so blocks of nonnegative rows in a matrix with one
+/// negative (or NaN) element elsewhere still give the one-shot matrix bit for bit, and so do
+/// the nearest-neighbour distances, which are computed in blocks of rows and columns.
+#[test]
+fn braycurtis_blocks_take_the_kernel_of_the_whole_problem() {
+    let metric = Metric::BrayCurtis;
+    let (n, m, d) = (64, 8, 16);
+    let value = |k: usize| (k * 37 % 101) as f64 / 7.0 + 0.1;
+    for dtype in [DType::F64, DType::F32] {
+        for odd in [None, Some(-0.3), Some(f64::NAN)] {
+            let mut a: Vec<f64> = (0..n * d).map(value).collect();
+            if let Some(v) = odd {
+                a[n * d - 1] = v; // the last row's last feature
+            }
+            let b: Vec<f64> = (0..m * d).map(|k| value(k + 5000)).collect();
+            let xa = NdArray::from_vec(a, &[n, d])
+                .unwrap()
+                .astype(dtype)
+                .unwrap();
+            let xb = NdArray::from_vec(b, &[m, d])
+                .unwrap()
+                .astype(dtype)
+                .unwrap();
+            let want = cdist_with(&xa, &xb, &metric, &CdistOptions::new()).unwrap();
+            let want = want.to_vec_f64().unwrap();
+            let opts = CdistOptions::new().working_memory(budget_for_rows(8, m, d));
+            let mut got = vec![];
+            cdist_chunked::<f64, _>(&xa, &xb, &metric, &opts, |_, block| {
+                got.extend(block.to_vec()?);
+                Ok(())
+            })
+            .unwrap();
+            assert_eq!(got.len(), want.len());
+            for (k, (g, w)) in got.iter().zip(&want).enumerate() {
+                assert!(
+                    g.to_bits() == w.to_bits() || (g.is_nan() && w.is_nan()),
+                    "{dtype:?} {odd:?}: element {k}: block {g} vs one-shot {w}"
+                );
+            }
+            let nn = knn_with(&xa, &xb, 3, &metric, &opts).unwrap();
+            let (idx, dist) = (
+                nn.indices.to_vec_f64().unwrap(),
+                nn.distances.to_vec_f64().unwrap(),
+            );
+            for (k, (&j, &g)) in idx.iter().zip(&dist).enumerate() {
+                let w = want[k / 3 * m + j as usize];
+                assert!(
+                    g.to_bits() == w.to_bits() || (g.is_nan() && w.is_nan()),
+                    "{dtype:?} {odd:?}: neighbour {k}: {g} vs one-shot {w}"
+                );
+            }
         }
     }
 }

@@ -75,7 +75,7 @@ impl<'a> Job<'a> {
         Ok(Job {
             xa: xa.clone(),
             xb: xb.cloned(),
-            plan: Cow::Owned(plan(&metric, d)?),
+            plan: Cow::Owned(plan(&metric, d)?.fitted_to(xa, xb)?),
             metric,
             opts,
             route,

@@ -5,7 +5,8 @@
 //! end maps the plan onto its own kernels (`cpu::register_blocked`, `cuda::plan`).
 
 use super::metric::Metric;
-use super::stats;
+use super::stats::{self, Observations};
+use crate::array::NdArray;
 use crate::error::{Error, Result};
 
 /// What is done to every row before the inner operation.
@@ -40,8 +41,11 @@ pub(crate) enum Inner {
         w: Option<Vec<f64>>,
     },
     Canberra,
-    /// `Σ|u − v|` and `Σ|u + v|`, divided.
-    BrayCurtis,
+    /// `Σ|u − v|` and `Σ|u + v|`, divided. `nonnegative`: no element of either operand is
+    /// negative or NaN, so that `Σ|u + v|` is `Σu + Σv` (see [`MetricPlan::fitted_to`]).
+    BrayCurtis {
+        nonnegative: bool,
+    },
     /// The count of `u ≠ v`.
     Hamming,
     JensenShannon,
@@ -83,6 +87,29 @@ pub(crate) enum MetricPlan {
 pub(crate) enum ExactPairs {
     SEuclidean { v: Vec<f64> },
     Mahalanobis { vi: Vec<f64> },
+}
+
+impl MetricPlan {
+    /// This plan with the choices that depend on the data made from all of `xa` and `xb`
+    /// (`None`: pdist). A job makes them once and its blocks borrow the result: the kernels
+    /// they choose between round differently, so a block choosing for itself would not
+    /// reproduce the whole matrix bit for bit.
+    pub(crate) fn fitted_to(self, xa: &NdArray, xb: Option<&NdArray>) -> Result<MetricPlan> {
+        Ok(match self {
+            MetricPlan::Tiled {
+                prep,
+                inner: Inner::BrayCurtis { .. },
+                finish,
+            } => MetricPlan::Tiled {
+                prep,
+                inner: Inner::BrayCurtis {
+                    nonnegative: stats::all_nonnegative(&Observations::new(xa, xb))?,
+                },
+                finish,
+            },
+            other => other,
+        })
+    }
 }
 
 /// The plan of `metric` over `d` features; its data-derived defaults must be filled in.
@@ -146,7 +173,11 @@ pub(crate) fn plan(metric: &Metric, d: usize) -> Result<MetricPlan> {
         Metric::Cosine => tiled(RowPrep::None, Inner::Dot, Finish::Cosine),
         Metric::Correlation => tiled(RowPrep::Center, Inner::Dot, Finish::Cosine),
         Metric::Canberra => tiled(RowPrep::None, Inner::Canberra, Finish::Identity),
-        Metric::BrayCurtis => tiled(RowPrep::None, Inner::BrayCurtis, Finish::Identity),
+        Metric::BrayCurtis => tiled(
+            RowPrep::None,
+            Inner::BrayCurtis { nonnegative: false },
+            Finish::Identity,
+        ),
         Metric::JensenShannon => tiled(
             RowPrep::Probability,
             Inner::JensenShannon,

@@ -62,6 +62,14 @@ pub(crate) fn with_defaults(
     })
 }
 
+/// Whether no element of the rows is negative or NaN.
+pub(crate) fn all_nonnegative(x: &Observations<'_>) -> Result<bool> {
+    let mut all = true;
+    // `!(v >= 0.0)` is true for NaN.
+    x.for_each_block(|block| all &= block.iter().all(|&v| v >= 0.0))?;
+    Ok(all)
+}
+
 /// Per-feature variance with `ddof = 1` of the rows of `x` (`d` columns), as
 /// `np.var(x, axis=0, ddof=1)`; two passes (mean, then squared deviations).
 pub(crate) fn variance(x: &Observations<'_>, d: usize) -> Result<Vec<f64>> {

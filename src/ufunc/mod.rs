@@ -29,6 +29,7 @@ pub use binary::{BinaryOp, binary, binary_into, outer};
 pub use map::{zip_map, zip_map3};
 pub(crate) use promote::out_target;
 pub use promote::{can_cast_same_kind, float_result, result_type, sum_result};
+pub(crate) use reduce::pairwise_sum;
 pub use reduce::{ReduceOp, reduce};
 pub use select::where_;
 pub use unary::{UnaryOp, round, unary};

@@ -16,6 +16,7 @@ use crate::distance::output::{OutputRows, Post};
 use crate::distance::plan::{ExactPairs, Finish, Inner, MetricPlan, RowPrep};
 use crate::dtype::{DType, Element};
 use crate::error::{Error, Result};
+use crate::ufunc::pairwise_sum;
 
 /// Every distance of `job` into `out`.
 pub(crate) fn run<O: Element>(job: &Job<'_>, out: OutputRows<'_, O>) -> Result<()> {
@@ -87,15 +88,29 @@ pub(crate) fn run<O: Element>(job: &Job<'_>, out: OutputRows<'_, O>) -> Result<(
         }
         // Σ|u − v| / Σ|u + v| in one pass: cityblock over row sums when no element is
         // negative (Bray–Curtis' usual data, counts and abundances), else a kernel with
-        // both sums.
-        Inner::BrayCurtis => {
-            let sums_a = nonnegative_row_sums(xa)?;
-            let sums_b = xb.map(nonnegative_row_sums).transpose()?;
-            let (op, post) = match (&sums_a, sums_b.as_ref().unwrap_or(&sums_a)) {
-                (Some(sum_a), Some(sum_b)) => {
-                    (KernelOp::Cityblock, Post::BrayCurtis { sum_a, sum_b })
-                }
-                _ => (KernelOp::BrayCurtis, Post::Identity),
+        // both sums. The job chose once for all its blocks.
+        Inner::BrayCurtis { nonnegative } => {
+            let row_sums = |x: &NdArray| -> Result<Vec<f64>> {
+                let rows = x.to_vec_f64()?;
+                Ok(if d == 0 {
+                    vec![0.0; x.shape()[0]]
+                } else {
+                    rows.chunks_exact(d).map(pairwise_sum).collect()
+                })
+            };
+            let sums = match nonnegative {
+                true => Some((row_sums(xa)?, xb.map(row_sums).transpose()?)),
+                false => None,
+            };
+            let (op, post) = match &sums {
+                Some((sum_a, sum_b)) => (
+                    KernelOp::Cityblock,
+                    Post::BrayCurtis {
+                        sum_a,
+                        sum_b: sum_b.as_deref().unwrap_or(sum_a),
+                    },
+                ),
+                None => (KernelOp::BrayCurtis, Post::Identity),
             };
             return match compute_dtype(xa, xb, job.opts.accumulate_f64) {
                 DType::F32 => run_as_is::<f32, O>(op, xa, xb, out, &post),
@@ -251,20 +266,4 @@ fn minkowski<O: Element>(
         _ => None,
     };
     run_as_is::<f64, O>(op, &a, b.as_ref(), out, &Post::RootP(p))
-}
-
-/// The float64 sums of the rows of `x` where no element is negative or NaN (`None` else).
-fn nonnegative_row_sums(x: &NdArray) -> Result<Option<Vec<f64>>> {
-    let x = x.astype(DType::F64)?;
-    let least = if x.size() > 0 {
-        x.min(None, false)?.to_vec_f64()?[0]
-    } else {
-        0.0
-    };
-    // A NaN minimum compares false.
-    Ok(if least >= 0.0 {
-        Some(x.sum_axis(1)?.to_vec_f64()?)
-    } else {
-        None
-    })
 }

@@ -220,7 +220,7 @@ pub(super) fn from_plan(metric: &Metric, planned: &MetricPlan) -> Result<GpuPlan
         // ntt = a · b of the 0/1 rows; the other counts follow from the rows' counts.
         Inner::Dot | Inner::Counts => (GpuOp::Dot, prep),
         Inner::Canberra => (GpuOp::Canberra, prep),
-        Inner::BrayCurtis => (GpuOp::BrayCurtis, prep),
+        Inner::BrayCurtis { .. } => (GpuOp::BrayCurtis, prep),
         Inner::Hamming => (GpuOp::Hamming, prep),
         Inner::JensenShannon => (GpuOp::JensenShannon, prep),
         Inner::Minkowski { p: q, .. } if q.is_infinite() => return Err(unsupported(metric)),

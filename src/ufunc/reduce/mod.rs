@@ -30,7 +30,6 @@ use crate::iter::{AxisPlan, plan_axes};
 use crate::layout::{Dims, Strides, normalize_axis};
 use arg::arg_reduce;
 use engine::reduce_typed;
-#[cfg(test)]
 pub(crate) use pairwise::pairwise_sum;
 
 mod arg;
