@@ -228,6 +228,28 @@ impl<'a, O: Element> OutputRows<'a, O> {
                 store_dispatched(dst, src, root)
             };
         }
+        if stride == 1 {
+            // Cosine's and Bray–Curtis' last steps, vectorised over a piece of the row into
+            // an L1 buffer, then stored as above: element by element, their scalar division
+            // or clipping and the `match` took over a quarter of cosine's time (BENCHMARKS.md,
+            // "Issue 23 on an AVX-512 Xeon").
+            const PIECE: usize = 256;
+            let mut buf = [0.0f64; PIECE];
+            for start in (0..live).step_by(PIECE) {
+                let piece = &src[start..live.min(start + PIECE)];
+                let buf = &mut buf[..piece.len()];
+                post_row(post, i, j0 + skip + start, piece, buf);
+                // SAFETY: as above, for the columns start .. start + piece.len() of the
+                // live, contiguous run.
+                let dst = unsafe { std::slice::from_raw_parts_mut(p.add(start), buf.len()) };
+                if self.nontemporal {
+                    store_nontemporal(dst, buf, Root::None)
+                } else {
+                    store_dispatched(dst, buf, Root::None)
+                }
+            }
+            return;
+        }
         for (c, &v) in src.iter().enumerate() {
             let v = post.apply(v, i, j0 + skip + c);
             // SAFETY: column j0 + skip + c is a stored column of row i (checked by
@@ -399,22 +421,56 @@ impl Post<'_> {
         match self {
             Post::Identity => v,
             Post::Sqrt => T::from_f64(v.to_f64().sqrt()),
-            Post::Cosine { inv_a, inv_b } => {
-                let sim = v.to_f64() * inv_a[i] * inv_b[j];
-                // Within a few ulps of ±1 the rows are parallel to the rounding of their dot
-                // products: identical rows then give exactly 0, as SciPy's `uv / sqrt(uu·vv)`
-                // does (its three sums share one order; ours come from two kernels).
-                let sim = if sim.abs() > 1.0 - 4.0 * f64::EPSILON {
-                    sim.signum()
-                } else {
-                    sim
-                };
-                T::from_f64(1.0 - sim)
-            }
+            Post::Cosine { inv_a, inv_b } => cosine_distance(v, inv_a[i], inv_b[j]),
             Post::BrayCurtis { sum_a, sum_b } => T::from_f64(v.to_f64() / (sum_a[i] + sum_b[j])),
             Post::RootP(p) => T::from_f64(Root::of(*p).apply(v.to_f64())),
         }
     }
+}
+
+/// `1 − dot·inv_u·inv_v`, the similarity clipped to `[−1, 1]`.
+#[inline(always)]
+fn cosine_distance<T: Element>(dot: T, inv_u: f64, inv_v: f64) -> T {
+    let sim = dot.to_f64() * inv_u * inv_v;
+    // Within a few ulps of ±1 the rows are parallel to the rounding of their dot products:
+    // identical rows then give exactly 0, as SciPy's `uv / sqrt(uu·vv)` does (its three sums
+    // share one order; ours come from two kernels).
+    let sim = if sim.abs() > 1.0 - 4.0 * f64::EPSILON {
+        sim.signum()
+    } else {
+        sim
+    };
+    T::from_f64(1.0 - sim)
+}
+
+/// `out[c]` = [`Post::apply`] of `values[c]` at `(i, j0 + c)`, as float64, for the posts
+/// that are not roots (those go through [`store_body`]).
+#[inline(always)]
+fn post_row_body<T: Element>(post: &Post<'_>, i: usize, j0: usize, values: &[T], out: &mut [f64]) {
+    let cols = j0..j0 + values.len();
+    match post {
+        Post::Cosine { inv_a, inv_b } => {
+            let inv_u = inv_a[i];
+            for ((o, &v), &inv_v) in out.iter_mut().zip(values).zip(&inv_b[cols]) {
+                *o = cosine_distance(v, inv_u, inv_v).to_f64();
+            }
+        }
+        Post::BrayCurtis { sum_a, sum_b } => {
+            let sum_u = sum_a[i];
+            for ((o, &v), &sum_v) in out.iter_mut().zip(values).zip(&sum_b[cols]) {
+                *o = T::from_f64(v.to_f64() / (sum_u + sum_v)).to_f64();
+            }
+        }
+        _ => {
+            for ((o, &v), j) in out.iter_mut().zip(values).zip(cols) {
+                *o = post.apply(v, i, j).to_f64();
+            }
+        }
+    }
+}
+
+dispatched! {
+    fn post_row<T: Element>(post: &Post<'_>, i: usize, j0: usize, values: &[T], out: &mut [f64]) => post_row_body
 }
 
 #[cfg(test)]
@@ -509,6 +565,111 @@ mod tests {
         assert_eq!(m[0], -1.0); // column 0 of the wider matrix is not the output's
         assert_eq!(m[1], 0.25f64.sqrt());
         assert_eq!(m[64 + 1 + 5], 105.25f64.sqrt());
+    }
+
+    /// Puts rows of `value`s (as `T`) through `post` into an `O` output, `n` rows of `width`
+    /// columns in pieces of uneven lengths, and checks every stored element against
+    /// [`Post::apply`] of the same value, bit for bit (NaN for NaN).
+    fn check_post_rows<T: Element, O: Element>(
+        post: &Post<'_>,
+        value: &dyn Fn(usize, usize) -> f64,
+        nontemporal: bool,
+        condensed: bool,
+    ) {
+        let (n, width) = (5, 600);
+        let piece_lens = [300, 1, 299, 257, 43];
+        let fill = |out: &mut OutputRows<'_, O>| {
+            for i in 0..n {
+                let (mut j0, mut k) = (0, i);
+                while j0 < width {
+                    let len = piece_lens[k % piece_lens.len()].min(width - j0);
+                    let vals: Vec<T> = (j0..j0 + len).map(|j| T::from_f64(value(i, j))).collect();
+                    out.put_row(i, j0, &vals, post);
+                    (j0, k) = (j0 + len, k + 1);
+                }
+            }
+        };
+        let mut stored = vec![];
+        if condensed {
+            let mut v = vec![O::from_f64(-1.0); width * (width - 1) / 2];
+            let mut out = OutputRows::condensed(&mut v[..], width);
+            out.nontemporal = nontemporal;
+            let (mut head, _) = out.split_at(n);
+            fill(&mut head);
+            drop(head);
+            for i in 0..n {
+                for j in i + 1..width {
+                    stored.push((i, j, v[condensed_index(width, i, j)].to_f64()));
+                }
+            }
+        } else {
+            let mut m = NdArray::full_f64(&[n, width], -1.0, O::DTYPE).unwrap();
+            {
+                let mut view = m.view_mut::<O>().unwrap();
+                let mut out = OutputRows::matrix(&mut view).unwrap();
+                out.nontemporal = nontemporal;
+                fill(&mut out);
+            }
+            let v = m.to_vec_f64().unwrap();
+            for i in 0..n {
+                for j in 0..width {
+                    stored.push((i, j, v[i * width + j]));
+                }
+            }
+        }
+        for (i, j, got) in stored {
+            let want = O::from_f64(post.apply(T::from_f64(value(i, j)), i, j).to_f64()).to_f64();
+            assert!(
+                got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()),
+                "{} -> {} ({nontemporal}, {condensed}) at ({i}, {j}): {got} vs {want}",
+                T::DTYPE,
+                O::DTYPE,
+            );
+        }
+    }
+
+    /// Cosine's and Bray–Curtis' last steps, vectorised a piece of a row at a time, give each
+    /// element what [`Post::apply`] gives it: rows longer than a piece, condensed rows that
+    /// skip columns, streamed or not, float32 values into float64 outputs and the reverse,
+    /// similarities clipped at ±1 and zero vectors' NaN.
+    #[test]
+    fn ratio_posts_match_apply_element_by_element() {
+        let width = 600;
+        let inv: Vec<f64> = (0..width)
+            .map(|j| match j % 7 {
+                0 => f64::INFINITY, // a zero vector
+                _ => 1.0 / (1.0 + j as f64 * 0.37),
+            })
+            .collect();
+        let sums: Vec<f64> = (0..width).map(|j| 0.5 + j as f64 * 1.25).collect();
+        let cosine_dot = |i: usize, j: usize| match (i + j) % 5 {
+            0 => 0.0,
+            1 => 1.0 / (inv[i] * inv[j]),
+            2 => -(1.0 - 3e-16) / (inv[i] * inv[j]),
+            _ => (i * 31 + j) as f64 * 0.173,
+        };
+        let cityblock = |i: usize, j: usize| ((i * 31 + j * 17) % 97) as f64 * 0.731;
+        let cosine = Post::Cosine {
+            inv_a: &inv,
+            inv_b: &inv,
+        };
+        let braycurtis = Post::BrayCurtis {
+            sum_a: &sums,
+            sum_b: &sums,
+        };
+        for (post, value) in [
+            (&cosine, &cosine_dot as &dyn Fn(usize, usize) -> f64),
+            (&braycurtis, &cityblock),
+        ] {
+            for nontemporal in [false, true] {
+                for condensed in [false, true] {
+                    check_post_rows::<f64, f64>(post, value, nontemporal, condensed);
+                    check_post_rows::<f32, f64>(post, value, nontemporal, condensed);
+                    check_post_rows::<f64, f32>(post, value, nontemporal, condensed);
+                    check_post_rows::<f32, f32>(post, value, nontemporal, condensed);
+                }
+            }
+        }
     }
 
     #[test]
