@@ -167,23 +167,18 @@ impl NdArray {
         // The pair-at-a-time distances and their row statistics start here: float64 takes
         // the strided copy engine, packed float32 one converting loop, instead of an offset
         // per element.
-        match self.dtype {
-            DType::F64 => return self.view::<f64>()?.to_vec(),
-            DType::F32 => {
-                if let Some(packed) = self.view::<f32>()?.as_slice() {
-                    let mut out = try_vec::<f64>(0)?;
-                    out.try_reserve_exact(packed.len()).map_err(|_| {
-                        Error::out_of_memory(packed.len().saturating_mul(8), "float64 elements")
-                    })?;
-                    out.extend(packed.iter().map(|&x| f64::from(x)));
-                    return Ok(out);
-                }
-            }
-            _ => {}
+        if self.dtype == DType::F64 {
+            return self.view::<f64>()?.to_vec();
         }
         let mut out = try_vec::<f64>(0)?;
         out.try_reserve_exact(self.size())
             .map_err(|_| Error::out_of_memory(self.size().saturating_mul(8), "float64 elements"))?;
+        if self.dtype == DType::F32
+            && let Some(packed) = self.view::<f32>()?.as_slice()
+        {
+            out.extend(packed.iter().map(|&x| f64::from(x)));
+            return Ok(out);
+        }
         let base = self.buffer_ptr();
         let offsets = OffsetIter::new(self.shape(), self.strides(), self.offset() as isize);
         crate::dispatch_numeric!(self.dtype, S => {
